@@ -1,0 +1,3 @@
+module github.com/seqack/seqack
+
+go 1.24
