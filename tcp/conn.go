@@ -1,0 +1,342 @@
+package tcp
+
+import (
+	"errors"
+	"io"
+	"syscall"
+	"time"
+
+	"github.com/seqack/seqack/trace"
+	"github.com/seqack/seqack/wire"
+)
+
+// A Sender takes the segments a Conn emits. SendSegment is called
+// synchronously; the segment and its payload slices are valid only until it
+// returns, so the Sender must encode (or copy) it before returning.
+type Sender interface {
+	SendSegment(id ID, seg *Segment)
+}
+
+// Errors a Conn reports. The connection failures are syscall.Errno values, so
+// errors.Is(err, syscall.ECONNRESET) and friends work as with package net.
+var (
+	// ErrConnectionRefused: the peer answered our SYN with a reset.
+	ErrConnectionRefused = syscall.ECONNREFUSED
+	// ErrConnectionReset: the peer reset an established connection.
+	ErrConnectionReset = syscall.ECONNRESET
+	// ErrTimeout: retransmissions ran out before the peer acknowledged.
+	ErrTimeout = syscall.ETIMEDOUT
+	// ErrWriteClosed: Write after CloseWrite or Close, or after the
+	// connection ended (EPIPE, as write(2) says).
+	ErrWriteClosed = syscall.EPIPE
+	// ErrAlreadyOpen: Connect or Listen on a connection that is not CLOSED.
+	ErrAlreadyOpen = errors.New("tcp: connection already open")
+	// ErrNotConnected: the operation needs a connection that was opened.
+	ErrNotConnected = syscall.ENOTCONN
+)
+
+// Conn is one TCP connection's control block (RFC 9293 §3.3.1): its state,
+// its send and receive sequence spaces, buffers and timers.
+type Conn struct {
+	id   ID
+	cfg  Config
+	out  Sender
+	sink trace.Sink
+
+	state   State
+	passive bool  // opened by a listener (LISTEN → SYN_RCVD)
+	err     error // why the connection failed, once it has
+
+	// Send sequence space (RFC 9293 §3.3.1, Figure 3).
+	iss       Value
+	sndUna    Value  // oldest unacknowledged sequence number
+	sndNxt    Value  // next sequence number to send
+	sndMax    Value  // highest sequence number sent so far (sndNxt rewinds on a timeout)
+	sndWnd    uint32 // the peer's window
+	maxSndWnd uint32 // largest window the peer has offered (RFC 5961 §5.2)
+	sndWl1    Value  // segment sequence number used for the last window update
+	sndWl2    Value  // segment acknowledgment number used for the last window update
+	sendMSS   int    // largest payload we send: the peer's MSS, capped by ours
+	sendBuf   ring   // unacknowledged and unsent data
+	bufSeq    Value  // sequence number of sendBuf's first byte
+	finQueued bool   // the application closed its sending side
+
+	// Receive sequence space (RFC 9293 §3.3.1, Figure 4).
+	irs         Value
+	rcvNxt      Value
+	rcvAdvEdge  Value // RCV.NXT + RCV.WND as last advertised; never moves left
+	rcvBuf      ring
+	finReceived bool // the peer's FIN has been processed
+	readClosed  bool // the application will not read again (Close)
+	ackNow      bool // an acknowledgment is owed
+
+	// Timers (zero time: not running).
+	rto        rtoEstimator
+	rtoAt      time.Time // retransmission timer (RFC 6298)
+	persistAt  time.Time // zero-window probe timer (RFC 9293 §3.8.6.1)
+	persistRTO time.Duration
+	timeWaitAt time.Time // 2×MSL (RFC 9293 §3.4.2)
+	finWait2At time.Time // orphaned FIN_WAIT_2 limit
+	retries    int       // consecutive expiries without progress
+	rttTiming  bool      // a segment is being timed (Karn's rule, RFC 6298 §3)
+	rttSeq     Value     // the timed segment is acknowledged when SND.UNA reaches this
+	rttStart   time.Time
+
+	// RFC 5961 §7 challenge ACK rate limit.
+	challengeSecond time.Time
+	challengeCount  int
+}
+
+// NewConn returns a connection in the CLOSED state with the given endpoints.
+// Segments it emits go to out, events to sink (which may be nil). cfg may be
+// nil for all defaults.
+func NewConn(id ID, cfg *Config, out Sender, sink trace.Sink) *Conn {
+	c := &Conn{id: id, cfg: cfg.withDefaults(), out: out, sink: sink}
+	c.rto = newRTOEstimator(&c.cfg)
+	c.sendMSS = defaultMSS
+	return c
+}
+
+// defaultMSS is the MSS assumed when the peer sends no MSS option
+// (RFC 9293 §3.7.1, RFC 1122 §4.2.2.6).
+const defaultMSS = 536
+
+// minMSS is the smallest peer MSS honoured; smaller announcements are
+// raised to it so that a hostile peer cannot make us send 1-byte segments
+// (Linux's tcp_min_snd_mss).
+const minMSS = 48
+
+// ID returns the connection's endpoints.
+func (c *Conn) ID() ID { return c.id }
+
+// State returns the connection's current state.
+func (c *Conn) State() State { return c.state }
+
+// Err returns why the connection failed (ECONNREFUSED, ECONNRESET,
+// ETIMEDOUT), or nil.
+func (c *Conn) Err() error { return c.err }
+
+// SendMSS returns the largest payload the connection sends in a segment.
+func (c *Conn) SendMSS() int { return c.sendMSS }
+
+// Passive reports whether the connection was opened by a listener.
+func (c *Conn) Passive() bool { return c.passive }
+
+// Connect performs an active OPEN (RFC 9293 §3.10.1): it chooses the ISN,
+// sends a SYN and enters SYN_SENT.
+func (c *Conn) Connect(now time.Time) error {
+	if c.state != Closed {
+		return ErrAlreadyOpen
+	}
+	c.initSend(now)
+	c.setState(SynSent, now)
+	c.sendSYN(now, false)
+	return nil
+}
+
+// Listen performs a passive OPEN: the connection enters LISTEN and waits for
+// a SYN (RFC 9293 §3.10.1).
+func (c *Conn) Listen(now time.Time) error {
+	if c.state != Closed {
+		return ErrAlreadyOpen
+	}
+	c.passive = true
+	c.setState(Listen, now)
+	return nil
+}
+
+// AcceptSYN opens a connection that a listener spawned for the SYN seg: it
+// is Listen followed by Input(seg), except that the LISTEN state itself is
+// not reported as an event (it belongs to the listener).
+func (c *Conn) AcceptSYN(seg *Segment, now time.Time) {
+	c.passive = true
+	c.state = Listen
+	c.Input(seg, now)
+}
+
+// initSend chooses the ISN and sets up the send sequence space and buffers.
+func (c *Conn) initSend(now time.Time) {
+	c.iss = c.cfg.ISN(c.id, now)
+	c.sndUna = c.iss
+	c.sndNxt = c.iss
+	c.sndMax = c.iss
+	c.bufSeq = c.iss + 1
+	c.sendBuf = newRing(c.cfg.SendBufferSize)
+	c.rcvBuf = newRing(c.cfg.ReceiveBufferSize)
+}
+
+// Write queues as much of p as the send buffer has room for and sends what
+// the window allows. It returns the number of bytes queued; 0 with a nil
+// error means the buffer is full.
+func (c *Conn) Write(p []byte, now time.Time) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if !c.state.canSend() || c.finQueued {
+		return 0, ErrWriteClosed
+	}
+	n := c.sendBuf.Write(p)
+	c.output(now)
+	return n, nil
+}
+
+// Read moves received data into p. At the end of the peer's data (its FIN)
+// it returns io.EOF; if the connection failed, its error. It returns 0 and a
+// nil error when nothing has arrived yet.
+func (c *Conn) Read(p []byte, now time.Time) (int, error) {
+	if c.rcvBuf.Len() > 0 {
+		n := c.rcvBuf.Read(p)
+		// RFC 9293 §3.8.6.2.2 / RFC 1122 §4.2.3.3: tell the peer about the
+		// space we freed once it is worth a segment (receiver-side SWS
+		// avoidance), and at once when the window had closed.
+		if c.state.synchronized() && c.windowWorthAdvertising() {
+			c.ackNow = true
+			c.output(now)
+		}
+		return n, nil
+	}
+	switch {
+	case c.finReceived:
+		return 0, io.EOF
+	case c.err != nil:
+		return 0, c.err
+	case c.state == Closed:
+		return 0, io.EOF
+	}
+	return 0, nil
+}
+
+// Readable reports whether Read would return data, io.EOF or an error
+// rather than nothing.
+func (c *Conn) Readable() bool {
+	return c.rcvBuf.Len() > 0 || c.finReceived || c.err != nil || c.state == Closed
+}
+
+// Writable reports whether Write would queue data or return an error rather
+// than find the buffer full.
+func (c *Conn) Writable() bool {
+	return c.sendBuf.Free() > 0 || c.err != nil || !c.state.canSend() || c.finQueued
+}
+
+// Buffered returns the bytes queued for sending that the peer has not
+// acknowledged yet.
+func (c *Conn) Buffered() int { return c.sendBuf.Len() }
+
+// Unread returns the bytes received that the application has not read.
+func (c *Conn) Unread() int { return c.rcvBuf.Len() }
+
+// CloseWrite closes the sending side (the CLOSE call of RFC 9293 §3.10.4, or
+// shutdown(SHUT_WR)): a FIN follows the data already queued, and data from
+// the peer can still be read.
+func (c *Conn) CloseWrite(now time.Time) error {
+	if c.finQueued {
+		return nil
+	}
+	switch c.state {
+	case Closed, Listen:
+		return ErrNotConnected
+	case SynSent:
+		// RFC 9293 §3.10.4: nothing was sent that needs a FIN.
+		c.setState(Closed, now)
+		return nil
+	case SynReceived:
+		// The FIN waits until ESTABLISHED (RFC 9293 §3.10.4).
+		c.finQueued = true
+		return nil
+	case Established:
+		c.finQueued = true
+		c.setState(FinWait1, now)
+	case CloseWait:
+		c.finQueued = true
+		c.setState(LastAck, now)
+	default:
+		return nil
+	}
+	c.output(now)
+	return nil
+}
+
+// Close closes the connection in both directions, as close(2) does. Data
+// already queued is still delivered, followed by a FIN. If received data is
+// still unread, or data arrives later, the connection is reset instead, to
+// show that data was lost (RFC 1122 §4.2.2.13).
+func (c *Conn) Close(now time.Time) error {
+	c.readClosed = true
+	if c.rcvBuf.Len() > 0 && c.state.synchronized() {
+		c.Abort(now)
+		return nil
+	}
+	switch c.state {
+	case Closed:
+		return nil
+	case Listen, SynSent:
+		c.setState(Closed, now)
+		return nil
+	case FinWait2:
+		c.finWait2At = now.Add(c.cfg.FinWait2Timeout)
+		return nil
+	}
+	return c.CloseWrite(now)
+}
+
+// Abort resets the connection (the ABORT call of RFC 9293 §3.10.5): in a
+// synchronized state, or SYN_RCVD, a RST goes to the peer, and the
+// connection is CLOSED at once.
+func (c *Conn) Abort(now time.Time) {
+	switch c.state {
+	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
+		c.transmit(&Segment{Seq: c.sndNxt, Flags: wire.FlagRST}, now)
+	}
+	c.readClosed = true
+	c.setState(Closed, now)
+}
+
+// fail ends the connection with err.
+func (c *Conn) fail(err error, now time.Time) {
+	c.err = err
+	if c.sink != nil {
+		c.emit(&trace.Event{Time: now, Kind: trace.ConnError, Note: err.Error()})
+	}
+	c.setState(Closed, now)
+}
+
+// setState moves the connection to s, reporting the change, and stops the
+// timers that have no meaning in the new state.
+func (c *Conn) setState(s State, now time.Time) {
+	if s == c.state {
+		return
+	}
+	from := c.state
+	c.state = s
+	switch s {
+	case Closed, Listen:
+		c.stopTimers()
+	case TimeWait:
+		c.stopTimers()
+		c.timeWaitAt = now.Add(2 * c.cfg.MSL)
+	}
+	if c.sink != nil {
+		c.emit(&trace.Event{Time: now, Kind: trace.StateChanged, From: from.String(), To: s.String()})
+	}
+}
+
+func (c *Conn) stopTimers() {
+	c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.rttTiming = false
+}
+
+// emit fills in the connection's endpoints and hands e to the sink.
+func (c *Conn) emit(e *trace.Event) {
+	e.Local, e.Remote = c.id.Local, c.id.Remote
+	c.sink.Emit(e)
+}
+
+// ReopensFromTimeWait reports whether seg is a new SYN that may reopen this
+// TIME_WAIT connection: RFC 1122 §4.2.2.13 lets a host accept a SYN whose
+// sequence number is beyond the old incarnation's (SEG.SEQ > RCV.NXT). The
+// caller then ends this connection and treats seg as a new one.
+func (c *Conn) ReopensFromTimeWait(seg *Segment) bool {
+	return c.state == TimeWait &&
+		seg.Flags&(wire.FlagSYN|wire.FlagACK|wire.FlagRST) == wire.FlagSYN &&
+		seg.Seq.GreaterThan(c.rcvNxt)
+}
