@@ -1,0 +1,377 @@
+package stack
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/seqack/seqack/tcp"
+	"github.com/seqack/seqack/wire"
+)
+
+// Conn is a TCP connection on a Stack. It implements net.Conn, and, like
+// *net.TCPConn, CloseWrite and SetLinger.
+type Conn struct {
+	s  *Stack
+	id tcp.ID
+
+	mu        sync.Mutex // guards everything below, and the engine
+	tcb       *tcp.Conn
+	txq       []*packetBuf  // segments the engine emitted, not yet written
+	pkts      [][]byte      // scratch for writing txq
+	readWake  chan struct{} // closed when Read can proceed
+	writeWake chan struct{} // closed when Write can proceed
+	anyWake   chan struct{} // closed at every event (Dial, Close with linger)
+	timerAt   time.Time     // the deadline this Conn has in the timer queue
+	listener  *Listener     // the listener that spawned it, until it is queued
+	queued    bool          // handed to (or dropped by) its listener
+	removed   bool          // gone from the stack's table
+	closed    bool          // the user called Close
+	linger    int           // seconds; -1: close in the background (the default)
+
+	readDeadline, writeDeadline deadline
+}
+
+func (s *Stack) newConn(id tcp.ID, l *Listener) *Conn {
+	c := &Conn{s: s, id: id, listener: l, linger: -1}
+	c.tcb = tcp.NewConn(id, &s.tcp, c, s.sink)
+	c.readDeadline.init()
+	c.writeDeadline.init()
+	return c
+}
+
+// SendSegment encodes a segment from the engine; it is written to the link
+// when the current call into the engine finishes (flushLocked).
+func (c *Conn) SendSegment(id tcp.ID, seg *tcp.Segment) {
+	c.txq = append(c.txq, c.s.encodeSegment(id, seg))
+}
+
+// flushLocked writes the segments the engine emitted, registers its next
+// timer, and wakes every goroutine waiting on the connection. c.mu is held.
+func (c *Conn) flushLocked() {
+	if len(c.txq) > 0 {
+		c.pkts = c.pkts[:0]
+		for _, pb := range c.txq {
+			c.pkts = append(c.pkts, pb.b)
+		}
+		c.s.writePackets(c.pkts)
+		for i, pb := range c.txq {
+			c.s.putSegmentBuf(pb)
+			c.txq[i] = nil
+			c.pkts[i] = nil
+		}
+		c.txq = c.txq[:0]
+	}
+	if dl := c.tcb.Deadline(); !dl.IsZero() && (c.timerAt.IsZero() || dl.Before(c.timerAt)) {
+		// A later deadline leaves the earlier entry in place: it fires,
+		// finds nothing due, and registers the real one then.
+		c.timerAt = dl
+		c.s.timers.schedule(c, dl)
+	}
+	// Wake only those whose call can now proceed: a blocked reader and a
+	// blocked writer of one connection must not wake each other for nothing.
+	if c.readWake != nil && (c.closed || c.tcb.Readable()) {
+		close(c.readWake)
+		c.readWake = nil
+	}
+	if c.writeWake != nil && (c.closed || c.tcb.Writable()) {
+		close(c.writeWake)
+		c.writeWake = nil
+	}
+	if c.anyWake != nil {
+		close(c.anyWake)
+		c.anyWake = nil
+	}
+}
+
+// unlockPost releases c.mu, then does what needs other locks: handing the
+// connection to its listener, and removing it from the stack's table once
+// it is CLOSED.
+func (c *Conn) unlockPost() {
+	st := c.tcb.State()
+	l := c.listener
+	var enqueue, abandon, remove bool
+	if l != nil && !c.queued {
+		switch {
+		case st >= tcp.Established:
+			c.queued, enqueue = true, true
+		case st == tcp.Closed || st == tcp.Listen:
+			c.queued, abandon = true, true
+		}
+	}
+	if (st == tcp.Closed || st == tcp.Listen) && !c.removed {
+		c.removed, remove = true, true
+	}
+	c.mu.Unlock()
+	if remove {
+		c.s.removeConn(c)
+	}
+	if enqueue {
+		l.enqueue(c)
+	}
+	if abandon {
+		l.abandon()
+	}
+}
+
+// unlockAndFlush is flushLocked then unlockPost.
+func (c *Conn) unlockAndFlush() {
+	c.flushLocked()
+	c.unlockPost()
+}
+
+// waitChan returns the channel *p, making it if need be. c.mu is held.
+func waitChan(p *chan struct{}) <-chan struct{} {
+	if *p == nil {
+		*p = make(chan struct{})
+	}
+	return *p
+}
+
+// input hands an arriving segment to the engine. It reports false if the
+// connection did not take it: it was already gone, or it is a TIME_WAIT
+// connection that a new SYN reopens (RFC 1122 §4.2.2.13).
+func (c *Conn) input(seg *tcp.Segment) bool {
+	now := c.s.now()
+	c.mu.Lock()
+	if c.removed {
+		c.mu.Unlock()
+		return false
+	}
+	if c.tcb.ReopensFromTimeWait(seg) {
+		c.tcb.Abort(now)
+		c.unlockAndFlush()
+		return false
+	}
+	if l := c.listener; l != nil && !c.queued && c.tcb.State() == tcp.SynReceived &&
+		seg.Flags&(wire.FlagACK|wire.FlagRST|wire.FlagSYN) == wire.FlagACK && l.acceptQueueFull() {
+		// The handshake would complete into a full accept queue: drop
+		// the ACK, as Linux does, and let the SYN-ACK timer try again.
+		c.s.stats.tcpListenOverflow.Add(1)
+		c.mu.Unlock()
+		return true
+	}
+	c.tcb.Input(seg, now)
+	c.unlockAndFlush()
+	return true
+}
+
+// fireTimer runs the engine's timers if the queue entry for at is still
+// the current one.
+func (c *Conn) fireTimer(at time.Time) {
+	c.mu.Lock()
+	if c.removed || !c.timerAt.Equal(at) {
+		c.mu.Unlock()
+		return
+	}
+	c.timerAt = time.Time{}
+	c.tcb.HandleTimer(c.s.now())
+	c.unlockAndFlush()
+}
+
+// Read reads data from the connection. It returns io.EOF once the peer has
+// closed its side and all its data has been read.
+func (c *Conn) Read(b []byte) (int, error) {
+	c.mu.Lock()
+	for {
+		if err := c.usable(&c.readDeadline); err != nil {
+			c.mu.Unlock()
+			return 0, c.opError("read", err)
+		}
+		n, err := c.tcb.Read(b, c.s.now())
+		if n > 0 || err != nil || len(b) == 0 {
+			c.unlockAndFlush()
+			if err == io.EOF {
+				return n, io.EOF
+			}
+			if err != nil {
+				return n, c.opError("read", os.NewSyscallError("read", err))
+			}
+			return n, nil
+		}
+		if !c.wait(&c.readWake, &c.readDeadline) {
+			return 0, c.opError("read", net.ErrClosed)
+		}
+	}
+}
+
+// Write writes b to the connection, blocking while the send buffer is full.
+// It returns fewer bytes than len(b) only with an error.
+func (c *Conn) Write(b []byte) (int, error) {
+	total := 0
+	c.mu.Lock()
+	for {
+		if err := c.usable(&c.writeDeadline); err != nil {
+			c.mu.Unlock()
+			return total, c.opError("write", err)
+		}
+		n, err := c.tcb.Write(b[total:], c.s.now())
+		total += n
+		if err != nil || total == len(b) {
+			c.unlockAndFlush()
+			if err != nil {
+				return total, c.opError("write", os.NewSyscallError("write", err))
+			}
+			return total, nil
+		}
+		if !c.wait(&c.writeWake, &c.writeDeadline) {
+			return total, c.opError("write", net.ErrClosed)
+		}
+	}
+}
+
+// usable reports why the handle cannot be used now, if it cannot. c.mu is held.
+func (c *Conn) usable(d *deadline) error {
+	switch {
+	case c.closed:
+		return net.ErrClosed
+	case d.expired():
+		return os.ErrDeadlineExceeded
+	}
+	return nil
+}
+
+// wait flushes, releases c.mu, sleeps until the channel *wake is closed or
+// the deadline passes, and takes c.mu again. It reports false if the stack
+// closed meanwhile (with c.mu released).
+func (c *Conn) wait(wake *chan struct{}, d *deadline) bool {
+	c.flushLocked()
+	w := waitChan(wake)
+	dl := d.wait()
+	c.unlockPost()
+	select {
+	case <-w:
+	case <-dl:
+	case <-c.s.done:
+		return false
+	}
+	c.mu.Lock()
+	return true
+}
+
+// Close closes the connection. Queued data is still delivered, then a FIN,
+// in the background; with SetLinger(0) the connection is reset instead, and
+// with SetLinger(n > 0) Close waits up to n seconds for the peer to
+// acknowledge everything. Unread received data also causes a reset
+// (RFC 1122 §4.2.2.13).
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	c.closed = true
+	c.readDeadline.stop()
+	c.writeDeadline.stop()
+	now := c.s.now()
+	if c.linger == 0 {
+		c.tcb.Abort(now)
+	} else {
+		c.tcb.Close(now)
+	}
+	if c.linger > 0 {
+		limit := time.NewTimer(time.Duration(c.linger) * time.Second)
+		defer limit.Stop()
+		for c.tcb.Buffered() > 0 || c.tcb.State() == tcp.FinWait1 || c.tcb.State() == tcp.Closing || c.tcb.State() == tcp.LastAck {
+			c.flushLocked()
+			w := waitChan(&c.anyWake)
+			c.unlockPost()
+			select {
+			case <-w:
+			case <-limit.C:
+				return nil
+			case <-c.s.done:
+				return nil
+			}
+			c.mu.Lock()
+		}
+	}
+	c.unlockAndFlush()
+	return nil
+}
+
+// CloseWrite shuts down the sending side: the peer reads EOF once it has
+// the data already written, and this side can still read.
+func (c *Conn) CloseWrite() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	err := c.tcb.CloseWrite(c.s.now())
+	c.unlockAndFlush()
+	if err != nil {
+		return c.opError("close", os.NewSyscallError("shutdown", err))
+	}
+	return nil
+}
+
+// SetLinger sets what Close does with data not yet delivered, as
+// (*net.TCPConn).SetLinger does: sec < 0 (the default) delivers it in the
+// background; sec == 0 discards it and resets the connection; sec > 0 makes
+// Close wait up to sec seconds for it to be acknowledged.
+func (c *Conn) SetLinger(sec int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.opError("set", net.ErrClosed)
+	}
+	c.linger = max(sec, -1)
+	return nil
+}
+
+// LocalAddr returns the local address as a *net.TCPAddr.
+func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.id.Local) }
+
+// RemoteAddr returns the peer's address as a *net.TCPAddr.
+func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.id.Remote) }
+
+// SetDeadline sets the read and write deadlines, as net.Conn specifies.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.readDeadline.set(t)
+	c.writeDeadline.set(t)
+	return nil
+}
+
+// SetReadDeadline sets the deadline for Read calls, pending ones included.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.readDeadline.set(t)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline for Write calls, pending ones included.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.writeDeadline.set(t)
+	return nil
+}
+
+// State returns the connection's TCP state.
+func (c *Conn) State() tcp.State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tcb.State()
+}
+
+func (c *Conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
+
+// shutdown aborts the connection when the stack closes.
+func (c *Conn) shutdown() {
+	c.mu.Lock()
+	c.tcb.Abort(c.s.now())
+	c.unlockAndFlush()
+}
+
+// removeConn takes c out of the demultiplexing table.
+func (s *Stack) removeConn(c *Conn) {
+	s.mu.Lock()
+	if s.conns[c.id] == c {
+		delete(s.conns, c.id)
+	}
+	s.mu.Unlock()
+}
+
+var _ net.Conn = (*Conn)(nil)

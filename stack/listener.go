@@ -1,0 +1,255 @@
+package stack
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/seqack/seqack/tcp"
+	"github.com/seqack/seqack/trace"
+	"github.com/seqack/seqack/wire"
+)
+
+// Listener is a TCP listener on a Stack. It implements net.Listener.
+//
+// A SYN to its port creates a connection in SYN_RCVD; at most
+// Config.SynBacklog of those wait for the handshake to finish, and at most
+// Config.ListenBacklog finished ones wait for Accept. Beyond those limits,
+// SYNs and handshake ACKs are dropped (and counted), as Linux does.
+type Listener struct {
+	s    *Stack
+	addr netip.AddrPort
+
+	mu       sync.Mutex
+	acceptq  []*Conn
+	halfOpen int
+	closed   bool
+	wake     chan struct{}
+	deadline deadline
+}
+
+// Listen announces on the local address, as net.Listen does. The network
+// must be "tcp" or "tcp4"; the address is "host:port", where an empty host or
+// 0.0.0.0 means every address of the stack, and port 0 picks a free port.
+func (s *Stack) Listen(network, address string) (net.Listener, error) {
+	return s.ListenTCP(network, address)
+}
+
+// ListenTCP is Listen returning the concrete *Listener.
+func (s *Stack) ListenTCP(network, address string) (*Listener, error) {
+	opErr := func(err error) error {
+		return &net.OpError{Op: "listen", Net: network, Err: err}
+	}
+	ap, err := parseAddr(network, address)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	if !ap.Addr().IsUnspecified() && !s.isLocal(ap.Addr()) {
+		return nil, &net.OpError{Op: "listen", Net: network, Source: net.TCPAddrFromAddrPort(ap),
+			Err: os.NewSyscallError("bind", errAddrNotAvail)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, opErr(net.ErrClosed)
+	}
+	if ap.Port() == 0 {
+		port, ok := s.freePortLocked(ap.Addr(), netip.AddrPort{})
+		if !ok {
+			return nil, opErr(os.NewSyscallError("bind", errAddrInUse))
+		}
+		ap = netip.AddrPortFrom(ap.Addr(), port)
+	}
+	if s.portListenedLocked(ap) {
+		return nil, &net.OpError{Op: "listen", Net: network, Source: net.TCPAddrFromAddrPort(ap),
+			Err: os.NewSyscallError("bind", errAddrInUse)}
+	}
+	l := &Listener{s: s, addr: ap}
+	l.deadline.init()
+	s.listeners[ap] = l
+	if s.sink != nil {
+		s.sink.Emit(&trace.Event{Time: s.now(), Kind: trace.StateChanged, Local: ap,
+			From: tcp.Closed.String(), To: tcp.Listen.String()})
+	}
+	return l, nil
+}
+
+// portListenedLocked reports whether a listener covers ap: one on the same
+// address and port, or on the same port where either is the unspecified
+// address. s.mu is held.
+func (s *Stack) portListenedLocked(ap netip.AddrPort) bool {
+	for a := range s.listeners {
+		if a.Port() == ap.Port() && (a.Addr() == ap.Addr() || a.Addr().IsUnspecified() || ap.Addr().IsUnspecified()) {
+			return true
+		}
+	}
+	return false
+}
+
+// Accept waits for and returns the next connection, as net.Listener says.
+func (l *Listener) Accept() (net.Conn, error) { return l.AcceptTCP() }
+
+// AcceptTCP is Accept returning the concrete *Conn.
+func (l *Listener) AcceptTCP() (*Conn, error) {
+	l.mu.Lock()
+	for len(l.acceptq) == 0 {
+		if l.closed {
+			l.mu.Unlock()
+			return nil, l.opError(net.ErrClosed)
+		}
+		if l.deadline.expired() {
+			l.mu.Unlock()
+			return nil, l.opError(os.ErrDeadlineExceeded)
+		}
+		if l.wake == nil {
+			l.wake = make(chan struct{})
+		}
+		w, dl := l.wake, l.deadline.wait()
+		l.mu.Unlock()
+		select {
+		case <-w:
+		case <-dl:
+		case <-l.s.done:
+		}
+		l.mu.Lock()
+	}
+	c := l.acceptq[0]
+	l.acceptq[0] = nil
+	l.acceptq = l.acceptq[1:]
+	l.mu.Unlock()
+	return c, nil
+}
+
+// Close stops listening. Connections not yet accepted are reset, as Linux
+// does when a listening socket closes.
+func (l *Listener) Close() error {
+	l.s.mu.Lock()
+	if l.s.listeners[l.addr] == l {
+		delete(l.s.listeners, l.addr)
+	}
+	l.s.mu.Unlock()
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return l.opError(net.ErrClosed)
+	}
+	l.closed = true
+	pending := l.acceptq
+	l.acceptq = nil
+	l.wakeLocked()
+	l.mu.Unlock()
+	l.deadline.stop()
+	for _, c := range pending {
+		c.abort()
+	}
+	if l.s.sink != nil {
+		l.s.sink.Emit(&trace.Event{Time: l.s.now(), Kind: trace.StateChanged, Local: l.addr,
+			From: tcp.Listen.String(), To: tcp.Closed.String()})
+	}
+	return nil
+}
+
+// Addr returns the listener's address as a *net.TCPAddr.
+func (l *Listener) Addr() net.Addr { return net.TCPAddrFromAddrPort(l.addr) }
+
+// SetDeadline sets the deadline for Accept, as (*net.TCPListener).SetDeadline.
+func (l *Listener) SetDeadline(t time.Time) error {
+	l.deadline.set(t)
+	return nil
+}
+
+func (l *Listener) opError(err error) error {
+	return &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: err}
+}
+
+func (l *Listener) wakeLocked() {
+	if l.wake != nil {
+		close(l.wake)
+		l.wake = nil
+	}
+}
+
+// input handles a segment for the listener's port that matched no
+// connection (the LISTEN state, RFC 9293 §3.10.7.2).
+func (l *Listener) input(id tcp.ID, seg *tcp.Segment) {
+	s := l.s
+	switch {
+	case seg.Flags&wire.FlagRST != 0:
+		// "An incoming RST segment could not be valid ... ignore it."
+		return
+	case seg.Flags&wire.FlagACK != 0:
+		// "Any acknowledgment is bad if it arrives on a connection still
+		// in the LISTEN state": <SEQ=SEG.ACK><CTL=RST>.
+		s.noConnection(id, seg)
+		return
+	case seg.Flags&wire.FlagSYN == 0:
+		// Neither SYN, ACK nor RST (a FIN or "null" probe): drop it
+		// silently, which is why port scanners see open ports as
+		// "open|filtered" to a FIN scan.
+		return
+	}
+	l.mu.Lock()
+	switch {
+	case l.closed:
+		l.mu.Unlock()
+		s.noConnection(id, seg)
+		return
+	case l.halfOpen >= s.cfg.SynBacklog:
+		l.mu.Unlock()
+		s.stats.tcpSynDropped.Add(1)
+		return
+	case len(l.acceptq) >= s.cfg.ListenBacklog:
+		l.mu.Unlock()
+		s.stats.tcpListenOverflow.Add(1)
+		return
+	}
+	l.halfOpen++
+	l.mu.Unlock()
+
+	c := s.newConn(id, l)
+	s.mu.Lock()
+	s.conns[id] = c
+	s.mu.Unlock()
+	c.mu.Lock()
+	c.tcb.AcceptSYN(seg, s.now())
+	c.unlockAndFlush()
+}
+
+// acceptQueueFull reports whether no room is left for another connection.
+func (l *Listener) acceptQueueFull() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.acceptq) >= l.s.cfg.ListenBacklog
+}
+
+// enqueue moves a connection that finished its handshake from the
+// half-open count to the accept queue.
+func (l *Listener) enqueue(c *Conn) {
+	l.mu.Lock()
+	l.halfOpen--
+	if l.closed {
+		l.mu.Unlock()
+		c.abort()
+		return
+	}
+	l.acceptq = append(l.acceptq, c)
+	l.wakeLocked()
+	l.mu.Unlock()
+}
+
+// abandon forgets a half-open connection that failed or was reset.
+func (l *Listener) abandon() {
+	l.mu.Lock()
+	l.halfOpen--
+	l.mu.Unlock()
+}
+
+// abort resets a connection nobody will use.
+func (c *Conn) abort() {
+	c.mu.Lock()
+	c.closed = true
+	c.tcb.Abort(c.s.now())
+	c.unlockAndFlush()
+}

@@ -1,0 +1,314 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/seqack/seqack/link"
+	"github.com/seqack/seqack/tcp"
+	"github.com/seqack/seqack/trace"
+	"github.com/seqack/seqack/wire"
+)
+
+// Config describes a host.
+type Config struct {
+	// Addrs are the host's IPv4 addresses; the first is the source of
+	// outgoing connections. At least one is required.
+	Addrs []netip.Addr
+
+	// TCP holds the connection tunables; its MSS defaults to the link's
+	// MTU less 40 bytes of headers.
+	TCP tcp.Config
+
+	// Trace, if set, receives an event for every segment, state change and
+	// timer of every connection.
+	Trace trace.Sink
+
+	// ListenBacklog bounds each listener's queue of established
+	// connections not yet accepted, as listen(2)'s backlog does. Default 128.
+	ListenBacklog int
+
+	// SynBacklog bounds each listener's half-open connections (SYN_RCVD).
+	// When it is full, new SYNs are dropped and counted. Default 256.
+	SynBacklog int
+
+	// EphemeralPorts is the range of local ports for outgoing connections,
+	// inclusive. Default 49152–65535 (RFC 6335 §6).
+	EphemeralPorts [2]uint16
+
+	// TTL of the packets the stack sends. Default 64.
+	TTL uint8
+}
+
+// Stack is a TCP/IP host attached to one link.
+type Stack struct {
+	link  link.Link
+	cfg   Config
+	tcp   tcp.Config
+	mtu   int
+	sink  trace.Sink
+	stats counters
+
+	mu        sync.RWMutex // guards conns, listeners, closed
+	conns     map[tcp.ID]*Conn
+	listeners map[netip.AddrPort]*Listener
+	closed    bool
+
+	timers timerQueue
+	pool   sync.Pool // *packetBuf
+	ipID   atomic.Uint32
+	done   chan struct{}
+	wg     sync.WaitGroup
+}
+
+// New starts a host on l. It reads the link on a goroutine of its own until
+// Close.
+func New(l link.Link, cfg Config) (*Stack, error) {
+	if len(cfg.Addrs) == 0 {
+		return nil, errors.New("stack: Config.Addrs is empty: a host needs an address")
+	}
+	for _, a := range cfg.Addrs {
+		if !a.Is4() {
+			return nil, fmt.Errorf("stack: address %v is not IPv4", a)
+		}
+	}
+	mtu := l.MTU()
+	if mtu < 68 {
+		return nil, fmt.Errorf("stack: link MTU %d is below the IPv4 minimum of 68", mtu)
+	}
+	if cfg.ListenBacklog <= 0 {
+		cfg.ListenBacklog = 128
+	}
+	if cfg.SynBacklog <= 0 {
+		cfg.SynBacklog = 256
+	}
+	if cfg.EphemeralPorts == [2]uint16{} {
+		cfg.EphemeralPorts = [2]uint16{49152, 65535}
+	}
+	if cfg.EphemeralPorts[0] == 0 || cfg.EphemeralPorts[0] > cfg.EphemeralPorts[1] {
+		return nil, fmt.Errorf("stack: bad ephemeral port range %d-%d", cfg.EphemeralPorts[0], cfg.EphemeralPorts[1])
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = 64
+	}
+	s := &Stack{
+		link:      l,
+		cfg:       cfg,
+		tcp:       cfg.TCP,
+		mtu:       mtu,
+		sink:      cfg.Trace,
+		conns:     make(map[tcp.ID]*Conn),
+		listeners: make(map[netip.AddrPort]*Listener),
+		done:      make(chan struct{}),
+	}
+	if s.tcp.MSS <= 0 || s.tcp.MSS > mtu-40 {
+		s.tcp.MSS = mtu - 40
+	}
+	s.pool.New = func() any { return &packetBuf{b: make([]byte, mtu)} }
+	s.timers.init()
+	s.wg.Add(2)
+	go s.readLoop()
+	go s.timerLoop()
+	return s, nil
+}
+
+// Addrs returns the host's addresses.
+func (s *Stack) Addrs() []netip.Addr { return append([]netip.Addr(nil), s.cfg.Addrs...) }
+
+// Stats returns a snapshot of the stack's counters.
+func (s *Stack) Stats() Stats { return s.stats.snapshot() }
+
+// Close shuts the host down: every connection is aborted, every listener
+// closed, the link closed, and the stack's goroutines stopped.
+func (s *Stack) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	ls := make([]*Listener, 0, len(s.listeners))
+	for _, l := range s.listeners {
+		ls = append(ls, l)
+	}
+	cs := make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		cs = append(cs, c)
+	}
+	s.mu.Unlock()
+	for _, l := range ls {
+		l.Close()
+	}
+	for _, c := range cs {
+		c.shutdown()
+	}
+	close(s.done)
+	err := s.link.Close()
+	s.wg.Wait()
+	return err
+}
+
+func (s *Stack) isLocal(a netip.Addr) bool {
+	for _, x := range s.cfg.Addrs {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// readLoop reads packets from the link in batches and processes each inline.
+func (s *Stack) readLoop() {
+	defer s.wg.Done()
+	const batch = 32
+	bufs := make([][]byte, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, max(s.mtu, 65535))
+	}
+	sizes := make([]int, batch)
+	for {
+		n, err := s.link.ReadPackets(bufs, sizes)
+		if err != nil {
+			return
+		}
+		for i := 0; i < n; i++ {
+			s.deliver(bufs[i][:sizes[i]])
+		}
+	}
+}
+
+// deliver validates one IP packet and hands it to ICMP or TCP (RFC 1122
+// §3.2.1).
+func (s *Stack) deliver(pkt []byte) {
+	if len(pkt) > 0 && pkt[0]>>4 != 4 {
+		s.stats.ipNotIPv4.Add(1)
+		return
+	}
+	s.stats.ipReceived.Add(1)
+	ip, err := wire.ParseIPv4(pkt)
+	if err != nil {
+		s.stats.countParseError(err)
+		return
+	}
+	if !s.isLocal(ip.Dst()) {
+		s.stats.ipNotForUs.Add(1)
+		return
+	}
+	if ip.IsFragment() {
+		s.stats.ipFragments.Add(1)
+		return
+	}
+	switch ip.Protocol() {
+	case wire.ProtoTCP:
+		s.stats.ipDelivered.Add(1)
+		s.tcpInput(ip)
+	case wire.ProtoICMP:
+		s.stats.ipDelivered.Add(1)
+		s.icmpInput(ip)
+	default:
+		// RFC 1122 §3.2.2.1: a host SHOULD say protocol unreachable.
+		s.stats.ipUnknownProto.Add(1)
+		s.sendUnreachable(ip, wire.CodeProtocolUnreachable)
+	}
+}
+
+// icmpInput answers echo requests (RFC 1122 §3.2.2.6).
+func (s *Stack) icmpInput(ip wire.IPv4) {
+	m, err := wire.ParseICMPv4(ip.Payload())
+	if err != nil {
+		s.stats.countParseError(err)
+		return
+	}
+	if m.Type() != wire.ICMPEchoRequest {
+		s.stats.icmpDropped.Add(1)
+		return
+	}
+	pb := s.getBuf()
+	n := wire.MarshalEcho(pb.b[wire.IPv4MinHeaderLen:], wire.ICMPEchoReply, m.ID(), m.Seq(), m.Payload())
+	s.sendIP(pb, wire.ProtoICMP, ip.Dst(), ip.Src(), n)
+	s.stats.icmpEchoReplies.Add(1)
+}
+
+// sendUnreachable sends an ICMP destination unreachable about ip, unless ip
+// is itself one that must not draw an ICMP error (RFC 1122 §3.2.2).
+func (s *Stack) sendUnreachable(ip wire.IPv4, code uint8) {
+	src := ip.Src()
+	if src.IsUnspecified() || src.IsMulticast() || src == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return
+	}
+	pb := s.getBuf()
+	n := wire.MarshalDestUnreachable(pb.b[wire.IPv4MinHeaderLen:], code, ip)
+	s.sendIP(pb, wire.ProtoICMP, ip.Dst(), src, n)
+}
+
+// packetBuf is a pooled buffer for one outgoing packet.
+type packetBuf struct{ b []byte }
+
+func (s *Stack) getBuf() *packetBuf  { return s.pool.Get().(*packetBuf) }
+func (s *Stack) putBuf(p *packetBuf) { s.pool.Put(p) }
+
+// sendIP prefixes the payload already in pb.b[20:20+n] with an IPv4
+// header and writes the packet.
+func (s *Stack) sendIP(pb *packetBuf, proto uint8, src, dst netip.Addr, n int) {
+	h := wire.IPv4Header{ID: uint16(s.ipID.Add(1)), DontFragment: true, TTL: s.cfg.TTL, Protocol: proto, Src: src, Dst: dst, PayloadLen: n}
+	h.Marshal(pb.b)
+	s.writePackets([][]byte{pb.b[:wire.IPv4MinHeaderLen+n]})
+	s.putBuf(pb)
+}
+
+func (s *Stack) writePackets(pkts [][]byte) {
+	n, _ := s.link.WritePackets(pkts)
+	s.stats.ipSent.Add(uint64(n))
+}
+
+// encodeSegment writes seg from id.Local to id.Remote as a whole IPv4
+// packet into a pooled buffer.
+func (s *Stack) encodeSegment(id tcp.ID, seg *tcp.Segment) *packetBuf {
+	pb := s.getBuf()
+	b := pb.b
+	h := wire.TCPHeader{
+		SrcPort: id.Local.Port(), DstPort: id.Remote.Port(),
+		Seq: uint32(seg.Seq), Ack: uint32(seg.Ack),
+		Flags: seg.Flags, Window: seg.Window, Urgent: seg.Urgent,
+	}
+	th := h.Marshal(b[wire.IPv4MinHeaderLen:], &seg.Options)
+	off := wire.IPv4MinHeaderLen + th
+	off += copy(b[off:], seg.Payload)
+	off += copy(b[off:], seg.PayloadWrap)
+	ih := wire.IPv4Header{ID: uint16(s.ipID.Add(1)), DontFragment: true, TTL: s.cfg.TTL, Protocol: wire.ProtoTCP,
+		Src: id.Local.Addr(), Dst: id.Remote.Addr(), PayloadLen: off - wire.IPv4MinHeaderLen}
+	ih.Marshal(b)
+	wire.SetTCPChecksum(id.Local.Addr(), id.Remote.Addr(), b[wire.IPv4MinHeaderLen:off])
+	pb.b = b[:off]
+	s.stats.tcpOut.Add(1)
+	return pb
+}
+
+// putSegmentBuf returns a buffer from encodeSegment to the pool.
+func (s *Stack) putSegmentBuf(pb *packetBuf) {
+	pb.b = pb.b[:cap(pb.b)]
+	s.putBuf(pb)
+}
+
+// statelessSender answers segments that reach no connection.
+type statelessSender struct{ s *Stack }
+
+func (ss statelessSender) SendSegment(id tcp.ID, seg *tcp.Segment) {
+	pb := ss.s.encodeSegment(id, seg)
+	ss.s.writePackets([][]byte{pb.b})
+	ss.s.putSegmentBuf(pb)
+}
+
+// now is the stack's clock.
+func (s *Stack) now() time.Time { return time.Now() }
+
+// randomPort returns a random port in the ephemeral range.
+func (s *Stack) randomPort() uint16 {
+	lo, hi := int(s.cfg.EphemeralPorts[0]), int(s.cfg.EphemeralPorts[1])
+	return uint16(lo + rand.IntN(hi-lo+1))
+}

@@ -1,0 +1,82 @@
+package stack
+
+import (
+	"sync/atomic"
+
+	"github.com/seqack/seqack/wire"
+)
+
+// Stats counts what the stack did with packets, and why it dropped those it
+// dropped. Every field only grows.
+type Stats struct {
+	IPReceived     uint64 // IPv4 packets read from the link
+	IPDelivered    uint64 // passed to ICMP or TCP
+	IPSent         uint64 // written to the link
+	IPNotForUs     uint64 // dropped: destination is not one of our addresses
+	IPFragments    uint64 // dropped: fragments are not reassembled
+	IPUnknownProto uint64 // answered with ICMP protocol unreachable
+	IPNotIPv4      uint64 // dropped: not an IPv4 packet
+
+	// ParseErrors counts packets dropped for each wire.Reason (bad header
+	// length, bad checksum, malformed TCP options, ...), indexed by Reason.
+	ParseErrors [wire.NumReasons]uint64
+
+	ICMPEchoReplies uint64 // echo requests answered
+	ICMPDropped     uint64 // ICMP messages not acted on
+
+	TCPSegmentsIn     uint64 // valid TCP segments received
+	TCPSegmentsOut    uint64 // TCP segments sent
+	TCPResetsSent     uint64 // resets sent to segments for no connection
+	TCPNoPort         uint64 // segments that reached no connection or listener
+	TCPSynDropped     uint64 // SYNs dropped because a half-open queue was full
+	TCPListenOverflow uint64 // handshakes dropped because an accept queue was full
+	TCPBadPort        uint64 // dropped: port 0
+}
+
+// ParseErrorCount returns how many packets were dropped for reason r.
+func (s *Stats) ParseErrorCount(r wire.Reason) uint64 {
+	if int(r) < len(s.ParseErrors) {
+		return s.ParseErrors[r]
+	}
+	return 0
+}
+
+// counters is the live, atomically updated form of Stats.
+type counters struct {
+	ipReceived, ipDelivered, ipSent, ipNotForUs, ipFragments, ipUnknownProto, ipNotIPv4 atomic.Uint64
+	parseErrors                                                                         [wire.NumReasons]atomic.Uint64
+	icmpEchoReplies, icmpDropped                                                        atomic.Uint64
+	tcpIn, tcpOut, tcpResets, tcpNoPort, tcpSynDropped, tcpListenOverflow, tcpBadPort   atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	s := Stats{
+		IPReceived:        c.ipReceived.Load(),
+		IPDelivered:       c.ipDelivered.Load(),
+		IPSent:            c.ipSent.Load(),
+		IPNotForUs:        c.ipNotForUs.Load(),
+		IPFragments:       c.ipFragments.Load(),
+		IPUnknownProto:    c.ipUnknownProto.Load(),
+		IPNotIPv4:         c.ipNotIPv4.Load(),
+		ICMPEchoReplies:   c.icmpEchoReplies.Load(),
+		ICMPDropped:       c.icmpDropped.Load(),
+		TCPSegmentsIn:     c.tcpIn.Load(),
+		TCPSegmentsOut:    c.tcpOut.Load(),
+		TCPResetsSent:     c.tcpResets.Load(),
+		TCPNoPort:         c.tcpNoPort.Load(),
+		TCPSynDropped:     c.tcpSynDropped.Load(),
+		TCPListenOverflow: c.tcpListenOverflow.Load(),
+		TCPBadPort:        c.tcpBadPort.Load(),
+	}
+	for i := range c.parseErrors {
+		s.ParseErrors[i] = c.parseErrors[i].Load()
+	}
+	return s
+}
+
+// countParseError counts a packet dropped by a wire parser.
+func (c *counters) countParseError(err error) {
+	if e, ok := err.(*wire.Error); ok && int(e.Reason) < len(c.parseErrors) {
+		c.parseErrors[e.Reason].Add(1)
+	}
+}
