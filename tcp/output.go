@@ -126,14 +126,16 @@ func (c *Conn) challengeACK(now time.Time) {
 	c.sendACK(now)
 }
 
-// transmit fills in the acknowledgment and window of seg (every segment
-// but a SYN and a reset carries them, RFC 9293 §3.10.7.4), reports it,
+// transmit fills in the acknowledgment (on every segment with the ACK
+// bit) and the window (on every segment but a reset), reports the segment,
 // and hands it to the Sender.
 func (c *Conn) transmit(seg *Segment, now time.Time) {
 	if seg.Flags&wire.FlagACK != 0 {
 		seg.Ack = c.rcvNxt
-		seg.Window = c.advertise()
 		c.ackNow = false
+	}
+	if seg.Flags&wire.FlagRST == 0 {
+		seg.Window = c.advertise()
 	}
 	if c.sink != nil {
 		c.traceSegment(trace.SegmentSent, seg, now)
@@ -146,6 +148,10 @@ func (c *Conn) transmit(seg *Segment, now time.Time) {
 // right only by a worthwhile amount (receiver-side silly window syndrome
 // avoidance, RFC 1122 §4.2.3.3).
 func (c *Conn) advertise() uint16 {
+	if c.state == SynSent {
+		// RCV.NXT is not known yet: offer the whole buffer.
+		return uint16(min(c.rcvBuf.Free(), maxWindow))
+	}
 	if c.windowWorthAdvertising() {
 		c.rcvAdvEdge = c.rcvNxt.Add(uint32(min(c.rcvBuf.Free(), maxWindow)))
 	}
