@@ -82,6 +82,8 @@ type Conn struct {
 	rttSeq     Value     // the timed segment is acknowledged when SND.UNA reaches this
 	rttStart   time.Time
 
+	txSeg Segment // the segment being handed to the Sender (see scratch)
+
 	// RFC 5961 §7 challenge ACK rate limit.
 	challengeSecond time.Time
 	challengeCount  int
@@ -285,7 +287,7 @@ func (c *Conn) Close(now time.Time) error {
 func (c *Conn) Abort(now time.Time) {
 	switch c.state {
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
-		c.transmit(&Segment{Seq: c.sndNxt, Flags: wire.FlagRST}, now)
+		c.transmit(c.scratch(Segment{Seq: c.sndNxt, Flags: wire.FlagRST}), now)
 	}
 	c.readClosed = true
 	c.setState(Closed, now)

@@ -17,7 +17,7 @@ func (c *Conn) Input(seg *Segment, now time.Time) {
 	case Closed:
 		// RFC 9293 §3.10.7.1: a segment to no connection draws a reset.
 		if rst, ok := ResetFor(seg); ok {
-			c.transmit(&rst, now)
+			c.transmit(c.scratch(rst), now)
 		}
 		return
 	case Listen:
@@ -41,7 +41,7 @@ func (c *Conn) inputListen(seg *Segment, now time.Time) {
 	case seg.Flags&wire.FlagACK != 0:
 		// "Any acknowledgment is bad if it arrives on a connection still in
 		// the LISTEN state. An acceptable reset segment should be formed."
-		c.transmit(&Segment{Seq: seg.Ack, Flags: wire.FlagRST}, now)
+		c.transmit(c.scratch(Segment{Seq: seg.Ack, Flags: wire.FlagRST}), now)
 	case seg.Flags&wire.FlagSYN != 0:
 		c.initSend(now)
 		c.irs = seg.Seq
@@ -64,7 +64,7 @@ func (c *Conn) inputSynSent(seg *Segment, now time.Time) {
 		// (unless the RST bit is set, if so drop the segment and return)."
 		if seg.Ack.LessThanEq(c.iss) || seg.Ack.GreaterThan(c.sndNxt) {
 			if seg.Flags&wire.FlagRST == 0 {
-				c.transmit(&Segment{Seq: seg.Ack, Flags: wire.FlagRST}, now)
+				c.transmit(c.scratch(Segment{Seq: seg.Ack, Flags: wire.FlagRST}), now)
 			}
 			return
 		}
@@ -178,7 +178,7 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 		if !seg.Ack.GreaterThan(c.sndUna) || seg.Ack.GreaterThan(c.sndMax) {
 			// "If the segment acknowledgment is not acceptable, form a
 			// reset segment <SEQ=SEG.ACK><CTL=RST> and send it."
-			c.transmit(&Segment{Seq: seg.Ack, Flags: wire.FlagRST}, now)
+			c.transmit(c.scratch(Segment{Seq: seg.Ack, Flags: wire.FlagRST}), now)
 			return
 		}
 		c.updateWindow(seg)

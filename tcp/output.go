@@ -14,14 +14,14 @@ const maxWindow = 65535
 // sendSYN sends our SYN (in SYN_SENT) or SYN-ACK (in SYN_RCVD), with the MSS
 // option (RFC 9293 §3.7.1), and arms the retransmission timer.
 func (c *Conn) sendSYN(now time.Time, retransmit bool) {
-	seg := Segment{Seq: c.iss, Flags: wire.FlagSYN}
+	seg := c.scratch(Segment{Seq: c.iss, Flags: wire.FlagSYN})
 	if c.state == SynReceived {
 		seg.Flags |= wire.FlagACK
 		seg.Ack = c.rcvNxt
 	}
 	seg.Options.MSS, seg.Options.HasMSS = uint16(min(c.cfg.MSS, 65535)), true
 	seg.Retransmit = retransmit || c.sndMax != c.iss
-	c.transmit(&seg, now)
+	c.transmit(seg, now)
 	c.sndNxt = c.iss + 1
 	c.sndMax = c.sndNxt
 	if !seg.Retransmit {
@@ -72,7 +72,7 @@ func (c *Conn) sendData(now time.Time, once bool) {
 			}
 			return
 		}
-		seg := Segment{Seq: c.sndNxt, Flags: wire.FlagACK}
+		seg := c.scratch(Segment{Seq: c.sndNxt, Flags: wire.FlagACK})
 		seg.Payload, seg.PayloadWrap = c.sendBuf.Peek(off, n)
 		if n > 0 && off+n == c.sendBuf.Len() {
 			seg.Flags |= wire.FlagPSH
@@ -81,7 +81,7 @@ func (c *Conn) sendData(now time.Time, once bool) {
 			seg.Flags |= wire.FlagFIN
 		}
 		seg.Retransmit = c.sndNxt.LessThan(c.sndMax)
-		c.transmit(&seg, now)
+		c.transmit(seg, now)
 		c.sndNxt = c.sndNxt.Add(seg.Len())
 		if c.sndNxt.GreaterThan(c.sndMax) {
 			c.sndMax = c.sndNxt
@@ -109,7 +109,7 @@ func (c *Conn) startRTT(end Value, now time.Time) {
 
 // sendACK sends a bare acknowledgment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
 func (c *Conn) sendACK(now time.Time) {
-	c.transmit(&Segment{Seq: c.sndNxt, Flags: wire.FlagACK}, now)
+	c.transmit(c.scratch(Segment{Seq: c.sndNxt, Flags: wire.FlagACK}), now)
 }
 
 // challengeACK sends the challenge ACK of RFC 5961 (§3.2, §4.2, §5.2),
@@ -124,6 +124,15 @@ func (c *Conn) challengeACK(now time.Time) {
 	}
 	c.challengeCount++
 	c.sendACK(now)
+}
+
+// scratch copies s into the connection's outgoing segment and returns it.
+// Segments are handed to the Sender through an interface, so a local one
+// would escape to the heap on every send; this one is reused, which is safe
+// because SendSegment is synchronous and never re-enters the Conn.
+func (c *Conn) scratch(s Segment) *Segment {
+	c.txSeg = s
+	return &c.txSeg
 }
 
 // transmit fills in the acknowledgment (on every segment with the ACK
@@ -166,8 +175,8 @@ func (c *Conn) windowWorthAdvertising() bool {
 	if !edge.GreaterThan(c.rcvAdvEdge) {
 		return false
 	}
-	step := uint32(min(len(c.rcvBuf.buf)/2, c.cfg.MSS))
-	return edge.Sub(c.rcvAdvEdge) >= step || c.receiveWindow() == 0 && c.rcvBuf.Free() >= min(len(c.rcvBuf.buf), c.cfg.MSS)
+	step := uint32(min(c.rcvBuf.Cap()/2, c.cfg.MSS))
+	return edge.Sub(c.rcvAdvEdge) >= step || c.receiveWindow() == 0 && c.rcvBuf.Free() >= min(c.rcvBuf.Cap(), c.cfg.MSS)
 }
 
 // traceSegment reports a segment sent or received.

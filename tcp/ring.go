@@ -2,23 +2,31 @@ package tcp
 
 // ring is a fixed-capacity byte FIFO. The send buffer keeps unacknowledged
 // and unsent data in one; the receive buffer keeps data the application has
-// not read yet.
+// not read yet. Its memory is allocated by the first Write, so a connection
+// that is idle, half-open or only sending costs no buffer it does not use.
 type ring struct {
-	buf  []byte
-	head int // index of the first byte
-	n    int // bytes stored
+	buf  []byte // nil until the first Write
+	size int    // capacity
+	head int    // index of the first byte
+	n    int    // bytes stored
 }
 
-func newRing(size int) ring { return ring{buf: make([]byte, size)} }
+func newRing(size int) ring { return ring{size: size} }
+
+// Cap returns the ring's capacity.
+func (r *ring) Cap() int { return r.size }
 
 // Len returns the bytes stored.
 func (r *ring) Len() int { return r.n }
 
 // Free returns the room left.
-func (r *ring) Free() int { return len(r.buf) - r.n }
+func (r *ring) Free() int { return r.size - r.n }
 
 // Write appends as much of p as fits and returns how much that was.
 func (r *ring) Write(p []byte) int {
+	if r.buf == nil && len(p) > 0 && r.size > 0 {
+		r.buf = make([]byte, r.size)
+	}
 	total := 0
 	for len(p) > 0 && r.n < len(r.buf) {
 		tail := (r.head + r.n) % len(r.buf)

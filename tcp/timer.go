@@ -93,7 +93,7 @@ func (c *Conn) probeWindow(now time.Time) {
 	if c.sndWnd > 0 || c.sendBuf.Len() == int(c.sndNxt.Sub(c.bufSeq)) {
 		return
 	}
-	c.transmit(&Segment{Seq: c.sndUna - 1, Flags: wire.FlagACK}, now)
+	c.transmit(c.scratch(Segment{Seq: c.sndUna - 1, Flags: wire.FlagACK}), now)
 	c.persistRTO = min(2*c.persistRTO, c.cfg.MaxRTO)
 	c.persistAt = now.Add(c.persistRTO)
 }
