@@ -78,6 +78,7 @@ type Conn struct {
 	timeWaitAt time.Time // 2×MSL (RFC 9293 §3.4.2)
 	finWait2At time.Time // orphaned FIN_WAIT_2 limit
 	retries    int       // consecutive expiries without progress
+	synTimeout bool      // our SYN or SYN-ACK had to be retransmitted
 	rttTiming  bool      // a segment is being timed (Karn's rule, RFC 6298 §3)
 	rttSeq     Value     // the timed segment is acknowledged when SND.UNA reaches this
 	rttStart   time.Time
@@ -98,6 +99,10 @@ func NewConn(id ID, cfg *Config, out Sender, sink trace.Sink) *Conn {
 	c.sendMSS = defaultMSS
 	return c
 }
+
+// synTimeoutRTO is the RTO data starts with after a SYN timed out
+// (RFC 6298 §5.7).
+const synTimeoutRTO = 3 * time.Second
 
 // defaultMSS is the MSS assumed when the peer sends no MSS option
 // (RFC 9293 §3.7.1, RFC 1122 §4.2.2.6).
@@ -316,6 +321,14 @@ func (c *Conn) setState(s State, now time.Time) {
 	case TimeWait:
 		c.stopTimers()
 		c.timeWaitAt = now.Add(2 * c.cfg.MSL)
+	case Established:
+		if c.synTimeout && !c.rto.hasSample {
+			// RFC 6298 §5.7: the handshake gave no RTT sample because a
+			// SYN timed out, so data starts with an RTO of 3 s rather than
+			// the backed-off handshake value (as Linux does,
+			// TCP_TIMEOUT_FALLBACK).
+			c.rto.rto = c.rto.clamp(synTimeoutRTO)
+		}
 	}
 	if c.sink != nil {
 		c.emit(&trace.Event{Time: now, Kind: trace.StateChanged, From: from.String(), To: s.String()})

@@ -136,10 +136,11 @@ func (c *Conn) scratch(s Segment) *Segment {
 }
 
 // transmit fills in the acknowledgment (on every segment with the ACK
-// bit) and the window (on every segment but a reset), reports the segment,
-// and hands it to the Sender.
+// bit but a reset, whose numbers its caller chose as RFC 9293 prescribes)
+// and the window (on every segment but a reset), reports the segment, and
+// hands it to the Sender.
 func (c *Conn) transmit(seg *Segment, now time.Time) {
-	if seg.Flags&wire.FlagACK != 0 {
+	if seg.Flags&(wire.FlagACK|wire.FlagRST) == wire.FlagACK {
 		seg.Ack = c.rcvNxt
 		c.ackNow = false
 	}

@@ -71,6 +71,7 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 	c.rttTiming = false // Karn: never time a retransmitted segment.
 	switch c.state {
 	case SynSent, SynReceived:
+		c.synTimeout = true
 		c.sendSYN(now, true)
 		return
 	}
