@@ -63,7 +63,6 @@ func (s *Stack) tcpInput(ip wire.IPv4) {
 // (the CLOSED state, RFC 9293 §3.10.7.1).
 func (s *Stack) noConnection(id tcp.ID, seg *tcp.Segment) {
 	s.stats.tcpNoPort.Add(1)
-	now := s.now()
 	if s.sink != nil {
 		s.traceStateless(trace.SegmentReceived, id, seg)
 	}
@@ -72,7 +71,6 @@ func (s *Stack) noConnection(id tcp.ID, seg *tcp.Segment) {
 		return
 	}
 	s.stats.tcpResets.Add(1)
-	_ = now
 	if s.sink != nil {
 		s.traceStateless(trace.SegmentSent, id, &rst)
 	}

@@ -28,11 +28,3 @@ func (v Value) Add(n uint32) Value { return v + Value(n) }
 // Sub returns the distance from w forward to v (v - w), which must not be
 // negative.
 func (v Value) Sub(w Value) uint32 { return uint32(v - w) }
-
-// maxSeq returns the later of a and b.
-func maxSeq(a, b Value) Value {
-	if a.GreaterThan(b) {
-		return a
-	}
-	return b
-}
