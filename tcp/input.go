@@ -118,6 +118,23 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 		return
 	}
 
+	// Simultaneous open (RFC 9293 Figure 7, line 6): the peer's SYN,ACK
+	// repeats its SYN (SEG.SEQ = IRS, so the acceptability test would
+	// reject it) but acknowledges ours. It completes the handshake, as in
+	// the figure and in Linux (tcp_validate_incoming's SYN_RECV exception
+	// to RFC 5961 §4.2).
+	if c.state == SynReceived && !c.passive && seg.Flags&(wire.FlagSYN|wire.FlagACK|wire.FlagRST) == wire.FlagSYN|wire.FlagACK &&
+		seg.Seq == c.irs && seg.Ack == c.sndNxt && seg.PayloadLen() == 0 {
+		c.updateWindow(seg)
+		c.setState(Established, now)
+		c.sndUna = seg.Ack
+		c.ackAdvanced(now)
+		if c.finQueued {
+			c.setState(FinWait1, now)
+		}
+		return
+	}
+
 	// First: check the sequence number.
 	if !c.acceptable(seg) {
 		if isRST {
