@@ -266,18 +266,9 @@ func TestDialContext(t *testing.T) {
 // net.Error timeouts and os.ErrDeadlineExceeded, and can be lifted.
 func TestDeadlines(t *testing.T) {
 	client, server, _, _ := pair(t, tcp.Config{SendBufferSize: 64 << 10})
-	ln, _ := server.Listen("tcp", ":9")
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	c, err := client.Dial("tcp", "10.0.0.2:9")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := <-accepted
+	c, sc := connect(t, client, server)
 	defer sc.Close()
+	var err error
 
 	// A read deadline in the future fires while Read is blocked.
 	c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
@@ -328,20 +319,10 @@ func checkTimeout(t *testing.T, what string, err error) {
 // fails with ECONNRESET.
 func TestReset(t *testing.T) {
 	client, server, _, _ := pair(t, tcp.Config{})
-	ln, _ := server.Listen("tcp", ":9")
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	c, err := client.Dial("tcp", "10.0.0.2:9")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := <-accepted
-	c.(*Conn).SetLinger(0)
+	c, sc := connect(t, client, server)
+	c.SetLinger(0)
 	c.Close()
-	_, err = sc.Read(make([]byte, 1))
+	_, err := sc.Read(make([]byte, 1))
 	if !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("Read after peer reset: %v, want ECONNRESET", err)
 	}
@@ -362,18 +343,7 @@ func TestCloseOrders(t *testing.T) {
 	for _, serverFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("serverFirst=%v", serverFirst), func(t *testing.T) {
 			client, server, _, _ := pair(t, tcp.Config{})
-			ln, _ := server.Listen("tcp", ":9")
-			accepted := make(chan net.Conn, 1)
-			go func() {
-				c, _ := ln.Accept()
-				accepted <- c
-			}()
-			cc, err := client.Dial("tcp", "10.0.0.2:9")
-			if err != nil {
-				t.Fatal(err)
-			}
-			sc := <-accepted
-			first, second := cc.(*Conn), sc.(*Conn)
+			first, second := connect(t, client, server)
 			if serverFirst {
 				first, second = second, first
 			}

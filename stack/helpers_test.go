@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"context"
+	"net"
 	"net/netip"
 	"testing"
 
@@ -49,4 +51,30 @@ func newPairWithBacklog(t testing.TB, backlog int) (client, server *Stack, err e
 		server.Close()
 	})
 	return client, server, nil
+}
+
+// connect returns the two ends of a new connection from client to a
+// listener on server.
+func connect(t testing.TB, client, server *Stack) (c, s *Conn) {
+	t.Helper()
+	ln, err := server.ListenTCP("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan *Conn, 1)
+	go func() {
+		c, _ := ln.AcceptTCP()
+		accepted <- c
+	}()
+	addr := netip.AddrPortFrom(server.Addrs()[0], ln.Addr().(*net.TCPAddr).AddrPort().Port())
+	c, err = client.DialTCP(context.Background(), "tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = <-accepted
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	return c, s
 }
