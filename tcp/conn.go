@@ -75,6 +75,7 @@ type Conn struct {
 	rtoAt      time.Time // retransmission timer (RFC 6298)
 	persistAt  time.Time // zero-window probe timer (RFC 9293 §3.8.6.1)
 	persistRTO time.Duration
+	probes     int // zero-window probes sent since the peer last sent an ACK
 	timeWaitAt time.Time // 2×MSL (RFC 9293 §3.4.2)
 	finWait2At time.Time // orphaned FIN_WAIT_2 limit
 	retries    int       // consecutive expiries without progress
@@ -103,6 +104,10 @@ func NewConn(id ID, cfg *Config, out Sender, sink trace.Sink) *Conn {
 // synTimeoutRTO is the RTO data starts with after a SYN timed out
 // (RFC 6298 §5.7).
 const synTimeoutRTO = 3 * time.Second
+
+// orphanRetries bounds the zero-window probes of a connection the
+// application has closed (Linux's tcp_orphan_retries default).
+const orphanRetries = 8
 
 // defaultMSS is the MSS assumed when the peer sends no MSS option
 // (RFC 9293 §3.7.1, RFC 1122 §4.2.2.6).
@@ -288,14 +293,22 @@ func (c *Conn) Close(now time.Time) error {
 
 // Abort resets the connection (the ABORT call of RFC 9293 §3.10.5): in a
 // synchronized state, or SYN_RCVD, a RST goes to the peer, and the
-// connection is CLOSED at once.
+// connection is CLOSED at once. Data not yet sent is discarded.
 func (c *Conn) Abort(now time.Time) {
 	switch c.state {
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
-		c.transmit(c.scratch(Segment{Seq: c.sndNxt, Flags: wire.FlagRST}), now)
+		// SND.MAX, not SND.NXT: after a timeout SND.NXT has gone back,
+		// and a reset below the peer's RCV.NXT would be ignored.
+		c.transmit(c.scratch(Segment{Seq: c.sndMax, Flags: wire.FlagRST}), now)
 	}
 	c.readClosed = true
+	c.discardSendBuffer()
 	c.setState(Closed, now)
+}
+
+// discardSendBuffer drops data that will never be sent now.
+func (c *Conn) discardSendBuffer() {
+	c.sendBuf.Discard(c.sendBuf.Len())
 }
 
 // fail ends the connection with err.
@@ -304,6 +317,7 @@ func (c *Conn) fail(err error, now time.Time) {
 	if c.sink != nil {
 		c.emit(&trace.Event{Time: now, Kind: trace.ConnError, Note: err.Error()})
 	}
+	c.discardSendBuffer()
 	c.setState(Closed, now)
 }
 

@@ -6,7 +6,9 @@ package tcp
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -297,4 +299,45 @@ func TestTinyPeerMSSRaised(t *testing.T) {
 	if got := h.c.SendMSS(); got != 48 {
 		t.Errorf("SendMSS = %d, want 48", got)
 	}
+}
+
+// A peer that stops answering zero-window probes is given up on: after
+// Retries probes with no ACK between them the connection fails with
+// ETIMEDOUT (Linux's tcp_probe_timer), and the FIN that waited behind the
+// data never leaves the connection stuck in FIN_WAIT_1.
+func TestPersistProbeGivesUpOnDeadPeer(t *testing.T) {
+	h := newActive(t, &Config{Retries: 3, MinRTO: time.Second, MaxRTO: time.Second})
+	h.establishWith(0, synAck(5000, 1001).mss(1460).win(0))
+	h.write([]byte("x"))
+	if err := h.c.CloseWrite(h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.state(FinWait1)
+	for range 3 {
+		h.advance(time.Second)
+		h.expect(ack(1000, 5001)) // probes, unanswered
+	}
+	h.advance(time.Second)
+	h.expectNone()
+	h.state(Closed)
+	if !errors.Is(h.c.Err(), syscall.ETIMEDOUT) {
+		t.Errorf("Err = %v, want ETIMEDOUT", h.c.Err())
+	}
+	h.expectNoTimer()
+}
+
+// A closed (orphaned) connection gives up after at most 8 probes, like
+// Linux's tcp_orphan_retries.
+func TestPersistProbeOrphanLimit(t *testing.T) {
+	h := newActive(t, &Config{MinRTO: time.Second, MaxRTO: time.Second})
+	h.establishWith(0, synAck(5000, 1001).mss(1460).win(0))
+	h.write([]byte("x"))
+	h.close()
+	for range 8 {
+		h.advance(time.Second)
+		h.expect(ack(1000, 5001))
+	}
+	h.advance(time.Second)
+	h.expectNone()
+	h.state(Closed)
 }

@@ -327,9 +327,10 @@ func (c *Conn) processACK(seg *Segment, now time.Time) bool {
 	// (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and return."
 	// SND.NXT rewinds on a timeout, so "sent" is measured by SND.MAX.
 	if ack.GreaterThan(c.sndMax) {
-		c.sendACK(now)
+		c.challengeACK(now) // rate-limited, RFC 5961 §5.2 and §7
 		return false
 	}
+	c.probes = 0 // the peer is alive: zero-window probing may go on
 	// RFC 5961 §5.2: an ACK older than anything the peer could have seen
 	// (SND.UNA - MAX.SND.WND) is answered with a challenge ACK and dropped.
 	if ack.LessThan(c.sndUna - Value(c.maxSndWnd)) {

@@ -107,9 +107,12 @@ func (c *Conn) startRTT(end Value, now time.Time) {
 	c.rttStart = now
 }
 
-// sendACK sends a bare acknowledgment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+// sendACK sends a bare acknowledgment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>,
+// where SND.NXT is the highest sequence number sent (SND.MAX): after a
+// timeout our SND.NXT has gone back, and the peer (Linux, for one) drops a
+// segment that ends below its RCV.NXT together with the ACK it carries.
 func (c *Conn) sendACK(now time.Time) {
-	c.transmit(c.scratch(Segment{Seq: c.sndNxt, Flags: wire.FlagACK}), now)
+	c.transmit(c.scratch(Segment{Seq: c.sndMax, Flags: wire.FlagACK}), now)
 }
 
 // challengeACK sends the challenge ACK of RFC 5961 (§3.2, §4.2, §5.2),

@@ -297,3 +297,23 @@ func TestRetransmissionCarriesCurrentACK(t *testing.T) {
 	h.advance(200 * time.Millisecond)
 	h.expect(psh(1001, 5005, "ping").rtx().win(65535 - 4))
 }
+
+// After a timeout SND.NXT goes back to SND.UNA, but bare ACKs and resets
+// still carry the highest sequence number sent: a peer that has the data
+// (its ACKs were lost) would drop a segment below its RCV.NXT, and Linux
+// ignores such a reset.
+func TestBareSegmentsUseHighestSeqAfterTimeout(t *testing.T) {
+	h := newActive(t, nil)
+	h.establish() // RTO 200 ms
+	data := pattern(2000)
+	h.write(data)
+	h.expect(ack(1001, 5001).data(data[:1460]), psh(2461, 5001, "").data(data[1460:]))
+	h.advance(200 * time.Millisecond)
+	h.expect(ack(1001, 5001).data(data[:1460]).rtx()) // SND.NXT is now 2461, SND.MAX 3001
+	// The peer's data arrives with a stale ACK and a window that lets no
+	// more go out: our bare ACK carries seq 3001, not the rewound 2461.
+	h.send(psh(5001, 1001, "y").win(1460))
+	h.expect(ack(3001, 5002))
+	h.c.Abort(h.now)
+	h.expect(rst(3001))
+}

@@ -90,10 +90,24 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 // (RFC 9293 §3.8.6.1; the form Linux uses). The probe interval backs off
 // like the retransmission timer; probing never gives up while the peer
 // answers.
+//
+// A peer that stops answering is another matter: after Retries probes with
+// no ACK in between (fewer, 8, once the application has closed, as Linux's
+// tcp_orphan_retries), the connection fails with ETIMEDOUT, as Linux's
+// tcp_probe_timer does.
 func (c *Conn) probeWindow(now time.Time) {
 	if c.sndWnd > 0 || c.sendBuf.Len() == int(c.sndNxt.Sub(c.bufSeq)) {
 		return
 	}
+	limit := c.cfg.Retries
+	if c.readClosed {
+		limit = min(limit, orphanRetries)
+	}
+	if c.probes >= limit {
+		c.fail(ErrTimeout, now)
+		return
+	}
+	c.probes++
 	c.transmit(c.scratch(Segment{Seq: c.sndUna - 1, Flags: wire.FlagACK}), now)
 	c.persistRTO = min(2*c.persistRTO, c.cfg.MaxRTO)
 	c.persistAt = now.Add(c.persistRTO)
