@@ -147,6 +147,7 @@ func (c *Conn) input(seg *tcp.Segment) bool {
 	}
 	if l := c.listener; l != nil && !c.queued && c.tcb.State() == tcp.SynReceived &&
 		seg.Flags&(wire.FlagACK|wire.FlagRST|wire.FlagSYN) == wire.FlagACK && l.acceptQueueFull() {
+		// (acceptQueueFull reads an atomic: no Listener lock under c.mu.)
 		// The handshake would complete into a full accept queue: drop
 		// the ACK, as Linux does, and let the SYN-ACK timer try again.
 		c.s.stats.tcpListenOverflow.Add(1)
@@ -225,7 +226,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 // usable reports why the handle cannot be used now, if it cannot. c.mu is held.
 func (c *Conn) usable(d *deadline) error {
 	switch {
-	case c.closed:
+	case c.closed, isClosed(c.s.done):
 		return net.ErrClosed
 	case d.expired():
 		return os.ErrDeadlineExceeded
@@ -274,7 +275,7 @@ func (c *Conn) Close() error {
 	if c.linger > 0 {
 		limit := time.NewTimer(time.Duration(c.linger) * time.Second)
 		defer limit.Stop()
-		for c.tcb.Buffered() > 0 || c.tcb.State() == tcp.FinWait1 || c.tcb.State() == tcp.Closing || c.tcb.State() == tcp.LastAck {
+		for c.lingering() {
 			c.flushLocked()
 			w := waitChan(&c.anyWake)
 			c.unlockPost()
@@ -290,6 +291,18 @@ func (c *Conn) Close() error {
 	}
 	c.unlockAndFlush()
 	return nil
+}
+
+// lingering reports whether Close with a linger time still has data or a
+// FIN waiting for the peer's acknowledgment. c.mu is held.
+func (c *Conn) lingering() bool {
+	switch c.tcb.State() {
+	case tcp.Closed, tcp.FinWait2, tcp.TimeWait:
+		return false
+	case tcp.FinWait1, tcp.Closing, tcp.LastAck:
+		return true
+	}
+	return c.tcb.Buffered() > 0
 }
 
 // CloseWrite shuts down the sending side: the peer reads EOF once it has

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seqack/seqack/tcp"
@@ -24,6 +25,7 @@ type Listener struct {
 
 	mu       sync.Mutex
 	acceptq  []*Conn
+	queued   atomic.Int32 // len(acceptq), readable without mu
 	halfOpen int
 	closed   bool
 	wake     chan struct{}
@@ -34,7 +36,11 @@ type Listener struct {
 // must be "tcp" or "tcp4"; the address is "host:port", where an empty host or
 // 0.0.0.0 means every address of the stack, and port 0 picks a free port.
 func (s *Stack) Listen(network, address string) (net.Listener, error) {
-	return s.ListenTCP(network, address)
+	l, err := s.ListenTCP(network, address)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return l, nil
 }
 
 // ListenTCP is Listen returning the concrete *Listener.
@@ -89,7 +95,13 @@ func (s *Stack) portListenedLocked(ap netip.AddrPort) bool {
 }
 
 // Accept waits for and returns the next connection, as net.Listener says.
-func (l *Listener) Accept() (net.Conn, error) { return l.AcceptTCP() }
+func (l *Listener) Accept() (net.Conn, error) {
+	c, err := l.AcceptTCP()
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return c, nil
+}
 
 // AcceptTCP is Accept returning the concrete *Conn.
 func (l *Listener) AcceptTCP() (*Conn, error) {
@@ -118,6 +130,7 @@ func (l *Listener) AcceptTCP() (*Conn, error) {
 	c := l.acceptq[0]
 	l.acceptq[0] = nil
 	l.acceptq = l.acceptq[1:]
+	l.queued.Store(int32(len(l.acceptq)))
 	l.mu.Unlock()
 	return c, nil
 }
@@ -138,6 +151,7 @@ func (l *Listener) Close() error {
 	l.closed = true
 	pending := l.acceptq
 	l.acceptq = nil
+	l.queued.Store(0)
 	l.wakeLocked()
 	l.mu.Unlock()
 	l.deadline.stop()
@@ -189,6 +203,9 @@ func (l *Listener) input(id tcp.ID, seg *tcp.Segment) {
 		// silently, which is why port scanners see open ports as
 		// "open|filtered" to a FIN scan.
 		return
+	case seg.Flags&wire.FlagFIN != 0:
+		// SYN+FIN makes no sense as an opening; Linux drops it too.
+		return
 	}
 	l.mu.Lock()
 	switch {
@@ -218,10 +235,9 @@ func (l *Listener) input(id tcp.ID, seg *tcp.Segment) {
 }
 
 // acceptQueueFull reports whether no room is left for another connection.
+// It takes no lock, so a Conn may ask while holding its own.
 func (l *Listener) acceptQueueFull() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.acceptq) >= l.s.cfg.ListenBacklog
+	return int(l.queued.Load()) >= l.s.cfg.ListenBacklog
 }
 
 // enqueue moves a connection that finished its handshake from the
@@ -235,6 +251,7 @@ func (l *Listener) enqueue(c *Conn) {
 		return
 	}
 	l.acceptq = append(l.acceptq, c)
+	l.queued.Store(int32(len(l.acceptq)))
 	l.wakeLocked()
 	l.mu.Unlock()
 }

@@ -141,13 +141,15 @@ func (s *Stack) Close() error {
 		cs = append(cs, c)
 	}
 	s.mu.Unlock()
+	// Close done first, so that every call woken by the teardown sees
+	// that the stack is gone (net.ErrClosed), not an EOF.
+	close(s.done)
 	for _, l := range ls {
 		l.Close()
 	}
 	for _, c := range cs {
 		c.shutdown()
 	}
-	close(s.done)
 	err := s.link.Close()
 	s.wg.Wait()
 	return err
@@ -174,7 +176,14 @@ func (s *Stack) readLoop() {
 	for {
 		n, err := s.link.ReadPackets(bufs, sizes)
 		if err != nil {
-			return
+			if errors.Is(err, link.ErrClosed) || isClosed(s.done) {
+				return
+			}
+			// A device can fail for a moment (EINTR, ENOBUFS): count it
+			// and read on, rather than stop receiving for good.
+			s.stats.linkReadErrors.Add(1)
+			time.Sleep(time.Millisecond)
+			continue
 		}
 		for i := 0; i < n; i++ {
 			s.deliver(bufs[i][:sizes[i]])

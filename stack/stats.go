@@ -16,6 +16,7 @@ type Stats struct {
 	IPFragments    uint64 // dropped: fragments are not reassembled
 	IPUnknownProto uint64 // answered with ICMP protocol unreachable
 	IPNotIPv4      uint64 // dropped: not an IPv4 packet
+	LinkReadErrors uint64 // errors reading the link (other than its closing)
 
 	// ParseErrors counts packets dropped for each wire.Reason (bad header
 	// length, bad checksum, malformed TCP options, ...), indexed by Reason.
@@ -44,6 +45,7 @@ func (s *Stats) ParseErrorCount(r wire.Reason) uint64 {
 // counters is the live, atomically updated form of Stats.
 type counters struct {
 	ipReceived, ipDelivered, ipSent, ipNotForUs, ipFragments, ipUnknownProto, ipNotIPv4 atomic.Uint64
+	linkReadErrors                                                                      atomic.Uint64
 	parseErrors                                                                         [wire.NumReasons]atomic.Uint64
 	icmpEchoReplies, icmpDropped                                                        atomic.Uint64
 	tcpIn, tcpOut, tcpResets, tcpNoPort, tcpSynDropped, tcpListenOverflow, tcpBadPort   atomic.Uint64
@@ -58,6 +60,7 @@ func (c *counters) snapshot() Stats {
 		IPFragments:       c.ipFragments.Load(),
 		IPUnknownProto:    c.ipUnknownProto.Load(),
 		IPNotIPv4:         c.ipNotIPv4.Load(),
+		LinkReadErrors:    c.linkReadErrors.Load(),
 		ICMPEchoReplies:   c.icmpEchoReplies.Load(),
 		ICMPDropped:       c.icmpDropped.Load(),
 		TCPSegmentsIn:     c.tcpIn.Load(),
