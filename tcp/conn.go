@@ -75,7 +75,7 @@ type Conn struct {
 	rtoAt      time.Time // retransmission timer (RFC 6298)
 	persistAt  time.Time // zero-window probe timer (RFC 9293 §3.8.6.1)
 	persistRTO time.Duration
-	probes     int // zero-window probes sent since the peer last sent an ACK
+	probes     int       // zero-window probes sent since the peer last sent an ACK
 	timeWaitAt time.Time // 2×MSL (RFC 9293 §3.4.2)
 	finWait2At time.Time // orphaned FIN_WAIT_2 limit
 	retries    int       // consecutive expiries without progress
