@@ -289,7 +289,9 @@ func (s *Stack) encodeSegment(id tcp.ID, seg *tcp.Segment) *packetBuf {
 	off := wire.IPv4MinHeaderLen + th
 	off += copy(b[off:], seg.Payload)
 	off += copy(b[off:], seg.PayloadWrap)
-	ih := wire.IPv4Header{ID: uint16(s.ipID.Add(1)), DontFragment: true, TTL: s.cfg.TTL, Protocol: wire.ProtoTCP,
+	ipID := uint16(s.ipID.Add(1))
+	seg.Tag = packetTag(ipID)
+	ih := wire.IPv4Header{ID: ipID, DontFragment: true, TTL: s.cfg.TTL, Protocol: wire.ProtoTCP,
 		Src: id.Local.Addr(), Dst: id.Remote.Addr(), PayloadLen: off - wire.IPv4MinHeaderLen}
 	ih.Marshal(b)
 	wire.SetTCPChecksum(id.Local.Addr(), id.Remote.Addr(), b[wire.IPv4MinHeaderLen:off])
@@ -297,6 +299,10 @@ func (s *Stack) encodeSegment(id tcp.ID, seg *tcp.Segment) *packetBuf {
 	s.stats.tcpOut.Add(1)
 	return pb
 }
+
+// packetTag makes a segment's trace tag from its packet's IPv4 ID: never
+// zero, which means "no tag".
+func packetTag(ipID uint16) uint32 { return uint32(ipID) + 1 }
 
 // putSegmentBuf returns a buffer from encodeSegment to the pool.
 func (s *Stack) putSegmentBuf(pb *packetBuf) {

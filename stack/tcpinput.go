@@ -33,6 +33,7 @@ func (s *Stack) tcpInput(ip wire.IPv4) {
 		Urgent:     t.Urgent(),
 		Payload:    t.Payload(),
 		RawOptions: t.Options(),
+		Tag:        packetTag(ip.ID()),
 	}
 	if err := t.ParseOptions(&seg.Options); err != nil {
 		s.stats.countParseError(err)
@@ -71,10 +72,10 @@ func (s *Stack) noConnection(id tcp.ID, seg *tcp.Segment) {
 		return
 	}
 	s.stats.tcpResets.Add(1)
+	statelessSender{s}.SendSegment(id, &rst) // sets rst.Tag
 	if s.sink != nil {
 		s.traceStateless(trace.SegmentSent, id, &rst)
 	}
-	statelessSender{s}.SendSegment(id, &rst)
 }
 
 // traceStateless reports a segment handled without a connection.
@@ -82,6 +83,7 @@ func (s *Stack) traceStateless(kind trace.Kind, id tcp.ID, seg *tcp.Segment) {
 	e := trace.Event{Time: s.now(), Kind: kind, Local: id.Local, Remote: id.Remote}
 	e.Seg.Seq, e.Seg.Ack = uint32(seg.Seq), uint32(seg.Ack)
 	e.Seg.Flags, e.Seg.Window, e.Seg.Len = seg.Flags, seg.Window, seg.PayloadLen()
+	e.Seg.Tag = seg.Tag
 	if seg.RawOptions != nil {
 		e.Seg.OptionsLen = uint8(copy(e.Seg.Options[:], seg.RawOptions))
 	}

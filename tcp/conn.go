@@ -12,7 +12,8 @@ import (
 
 // A Sender takes the segments a Conn emits. SendSegment is called
 // synchronously; the segment and its payload slices are valid only until it
-// returns, so the Sender must encode (or copy) it before returning.
+// returns, so the Sender must encode (or copy) it before returning. It may
+// set seg.Tag to identify the packet it sent.
 type Sender interface {
 	SendSegment(id ID, seg *Segment)
 }

@@ -150,10 +150,11 @@ func (c *Conn) transmit(seg *Segment, now time.Time) {
 	if seg.Flags&wire.FlagRST == 0 {
 		seg.Window = c.advertise()
 	}
+	seg.Tag = 0
+	c.out.SendSegment(c.id, seg) // may set seg.Tag
 	if c.sink != nil {
 		c.traceSegment(trace.SegmentSent, seg, now)
 	}
-	c.out.SendSegment(c.id, seg)
 }
 
 // advertise returns the window to put in an outgoing segment and records
@@ -191,6 +192,7 @@ func (c *Conn) traceSegment(kind trace.Kind, seg *Segment, now time.Time) {
 	e.Seg.Window = seg.Window
 	e.Seg.Len = seg.PayloadLen()
 	e.Seg.Retransmit = seg.Retransmit
+	e.Seg.Tag = seg.Tag
 	if seg.RawOptions != nil {
 		e.Seg.OptionsLen = uint8(copy(e.Seg.Options[:], seg.RawOptions))
 	} else {

@@ -34,6 +34,12 @@ type Segment struct {
 	// Retransmit is set on output when the segment repeats sequence space
 	// sent before.
 	Retransmit bool
+
+	// Tag, when non-zero, identifies the packet that carries the segment:
+	// the stack sets it from the IPv4 ID on input, and in SendSegment on
+	// output. The engine only copies it into trace events, so that a
+	// segment's send and its receipt can be paired exactly.
+	Tag uint32
 }
 
 // PayloadLen returns the number of data bytes in s.

@@ -53,6 +53,11 @@ type Segment struct {
 	OptionsLen uint8
 	// Retransmit is set on a segment sent again by a retransmission timer.
 	Retransmit bool
+	// Tag identifies the packet that carried the segment on its link (the
+	// stack uses the IPv4 identification field), or is zero if unknown. A
+	// send and a receipt with the same non-zero Tag are the same packet,
+	// which tells apart identical copies of a retransmitted segment.
+	Tag uint32
 }
 
 // RawOptions returns the option bytes of s.

@@ -240,6 +240,7 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 		seq, ack uint32
 		flags    wire.TCPFlags
 		length   int
+		tag      uint32 // zero when the tracer knows no packet identity
 	}
 	sends := make(map[segKey][]int)
 	recvs := make(map[segKey][]int)
@@ -261,7 +262,7 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 			if e.Kind == SegmentReceived {
 				sender = 1 - x
 			}
-			k := segKey{sender, e.Seg.Seq, e.Seg.Ack, e.Seg.Flags, e.Seg.Len}
+			k := segKey{sender, e.Seg.Seq, e.Seg.Ack, e.Seg.Flags, e.Seg.Len, e.Seg.Tag}
 			if e.Kind == SegmentSent {
 				sends[k] = append(sends[k], i)
 			} else {
@@ -345,8 +346,10 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 			var r *row
 			if si, ok := received[i]; ok {
 				r = rowOf[si]
-				if lastRow[x] > r.index {
-					// x has moved on since the segment was sent: split the arrow.
+				if lastRow[x] > r.index || l.eventfulSince(r) {
+					// x has moved on since the segment was sent, or time
+					// has visibly passed (a timer fired, a state changed):
+					// split the arrow.
 					r.inFlight = true
 					r = l.add(&row{kind: segmentRow, at: at, side: 1 - x, seg: r.seg, late: true})
 				}
@@ -401,6 +404,20 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 		}
 	}
 	return l
+}
+
+// eventfulSince reports whether a timer, a state change or a note was
+// drawn after the send row r: a segment that outlived one of those was in
+// flight for a while, and an arrow drawn whole on r would claim it arrived
+// before them. (Segments crossing each other are handled by the receiver's
+// own rows.)
+func (l *ladder) eventfulSince(r *row) bool {
+	for _, later := range l.rows[r.index+1:] {
+		if later.kind != segmentRow {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *ladder) add(r *row) *row {

@@ -374,3 +374,60 @@ func TestWriteLadderEmpty(t *testing.T) {
 		t.Errorf("WriteLadder(nil) wrote %q, %v; want nothing", buf.String(), err)
 	}
 }
+
+// TestLadderPairsByTag: when the tracer tags segments with their packet's
+// identity, a receipt is paired with the very send that carried it. Here
+// the original SYN and its retransmission (identical headers) are both held
+// on the link and arrive together after the retransmission timer fired: the
+// original must be drawn in flight across the timer, not as arriving at
+// once.
+func TestLadderPairsByTag(t *testing.T) {
+	s := newScript()
+	c, srv := s.end(client, server), s.end(server, client)
+	s.listen(server)
+	c.state("CLOSED", "SYN_SENT")
+	first := seg("S", 1000, 0, 0, mss1460...)
+	first.Tag = 1
+	c.send(first)
+	s.wait(time.Second)
+	c.timer("retransmit")
+	again := first
+	again.Tag, again.Retransmit = 2, true
+	c.send(again)
+	s.wait(50 * time.Millisecond)
+	srv.recv(first)
+	srv.state("LISTEN", "SYN_RCVD")
+	synack := seg("S.", 5000, 1001, 0, mss1460...)
+	synack.Tag = 1
+	srv.send(synack)
+	srv.recv(again)
+
+	var out bytes.Buffer
+	if err := WriteLadder(&out, s.events, LadderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	find := func(substr string) []string {
+		var got []string
+		for _, l := range lines {
+			if strings.Contains(l, substr) {
+				got = append(got, l)
+			}
+		}
+		return got
+	}
+	syns := find("[S] seq 1000")
+	if len(syns) != 4 {
+		t.Fatalf("want 4 half-arrows for the two SYNs (sent and received, each in flight), got %d:\n%s", len(syns), out.String())
+	}
+	// The original was sent first, in flight, and arrived first.
+	if !strings.HasSuffix(strings.TrimSpace(syns[0]), "LISTEN") || !strings.Contains(syns[0], "──…") || strings.Contains(syns[0], "retransmission") {
+		t.Errorf("original SYN's send row: %q", syns[0])
+	}
+	if !strings.Contains(syns[2], "…─") || strings.Contains(syns[2], "retransmission") || !strings.HasSuffix(strings.TrimSpace(syns[2]), "SYN_RCVD") {
+		t.Errorf("original SYN's receipt row: %q", syns[2])
+	}
+	if !strings.Contains(syns[3], "retransmission") || !strings.Contains(syns[3], "…─") {
+		t.Errorf("retransmitted SYN's receipt row: %q", syns[3])
+	}
+}
