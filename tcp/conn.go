@@ -275,7 +275,9 @@ func (c *Conn) CloseWrite(now time.Time) error {
 // show that data was lost (RFC 1122 §4.2.2.13).
 func (c *Conn) Close(now time.Time) error {
 	c.readClosed = true
-	if c.rcvBuf.Len() > 0 && c.state.synchronized() {
+	if c.rcvBuf.Len() > 0 && c.state.synchronized() && c.state != TimeWait {
+		// (In TIME_WAIT the exchange is over; the unread data is simply
+		// dropped and TIME_WAIT runs its course.)
 		c.Abort(now)
 		return nil
 	}

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/seqack/seqack/wire"
 )
 
 // In-order data is delivered and acknowledged at once (RFC 9293
@@ -338,4 +341,23 @@ func TestSequenceWraparound(t *testing.T) {
 	h.send(fin(0x00000005, 0x00000006))
 	h.expect(ack(0x00000006, 0x00000006))
 	h.state(TimeWait)
+}
+
+// A half-closed side that has reached TIME_WAIT with data still unread
+// keeps its TIME_WAIT when the application finally closes: the exchange
+// is over, so there is nothing to reset, and 2×MSL must still run.
+func TestCloseInTimeWaitWithUnreadData(t *testing.T) {
+	h := newActive(t, nil)
+	h.establish()
+	h.closeWrite()
+	h.expect(fin(1001, 5001))
+	h.send(ack(5001, 1002))
+	h.state(FinWait2)
+	h.send(psh(5001, 1002, "unread").with(wire.FlagFIN))
+	h.expect(ack(1002, 5008))
+	h.state(TimeWait)
+	h.close()
+	h.expectNone()
+	h.state(TimeWait)
+	h.expectDeadline(60 * time.Second)
 }
