@@ -127,12 +127,7 @@ func TestTimeWaitLastsTwoMSL(t *testing.T) {
 			h.state(TimeWait)
 			h.advance(time.Nanosecond)
 			h.expectNone()
-			h.state(Closed)
-			h.expectTransitions(Closed)
-			h.expectNoTimer()
-			if err := h.c.Err(); err != nil {
-				t.Errorf("Err = %v, want nil", err)
-			}
+			h.expectClosedCleanly()
 		})
 	}
 }
@@ -193,12 +188,7 @@ func TestLastAckACKCloses(t *testing.T) {
 	h.toLastAck()
 	h.send(ack(5002, 1002))
 	h.expectNone()
-	h.state(Closed)
-	h.expectTransitions(Closed)
-	h.expectNoTimer()
-	if err := h.c.Err(); err != nil {
-		t.Errorf("Err = %v, want nil", err)
-	}
+	h.expectClosedCleanly()
 }
 
 // An ACK in LAST_ACK that does not cover the FIN leaves the state alone.

@@ -553,3 +553,15 @@ func (h *harness) accept() {
 	h.state(Established)
 	h.markTransitions()
 }
+
+// expectClosedCleanly checks that the connection has just ended without an
+// error: it moved to CLOSED, no timer is left, and Err is nil.
+func (h *harness) expectClosedCleanly() {
+	h.t.Helper()
+	h.state(Closed)
+	h.expectTransitions(Closed)
+	h.expectNoTimer()
+	if err := h.c.Err(); err != nil {
+		h.t.Errorf("Err = %v, want nil", err)
+	}
+}
