@@ -45,8 +45,9 @@ type Conn struct {
 	sink trace.Sink
 
 	state   State
-	passive bool  // opened by a listener (LISTEN → SYN_RCVD)
-	err     error // why the connection failed, once it has
+	passive bool          // opened by a listener (LISTEN → SYN_RCVD)
+	err     error         // why the connection failed, once it has
+	softErr syscall.Errno // the last soft ICMP error (RFC 1122 §4.2.3.9)
 
 	// Send sequence space (RFC 9293 §3.3.1, Figure 3).
 	iss       Value

@@ -63,7 +63,7 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 		limit = c.cfg.SynAckRetries
 	}
 	if c.retries >= limit {
-		c.fail(ErrTimeout, now)
+		c.fail(c.timeoutError(), now)
 		return
 	}
 	c.retries++
@@ -104,7 +104,7 @@ func (c *Conn) probeWindow(now time.Time) {
 		limit = min(limit, orphanRetries)
 	}
 	if c.probes >= limit {
-		c.fail(ErrTimeout, now)
+		c.fail(c.timeoutError(), now)
 		return
 	}
 	c.probes++
