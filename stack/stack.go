@@ -226,35 +226,6 @@ func (s *Stack) deliver(pkt []byte) {
 	}
 }
 
-// icmpInput answers echo requests (RFC 1122 §3.2.2.6).
-func (s *Stack) icmpInput(ip wire.IPv4) {
-	m, err := wire.ParseICMPv4(ip.Payload())
-	if err != nil {
-		s.stats.countParseError(err)
-		return
-	}
-	if m.Type() != wire.ICMPEchoRequest {
-		s.stats.icmpDropped.Add(1)
-		return
-	}
-	pb := s.getBuf()
-	n := wire.MarshalEcho(pb.b[wire.IPv4MinHeaderLen:], wire.ICMPEchoReply, m.ID(), m.Seq(), m.Payload())
-	s.sendIP(pb, wire.ProtoICMP, ip.Dst(), ip.Src(), n)
-	s.stats.icmpEchoReplies.Add(1)
-}
-
-// sendUnreachable sends an ICMP destination unreachable about ip, unless ip
-// is itself one that must not draw an ICMP error (RFC 1122 §3.2.2).
-func (s *Stack) sendUnreachable(ip wire.IPv4, code uint8) {
-	src := ip.Src()
-	if src.IsUnspecified() || src.IsMulticast() || src == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return
-	}
-	pb := s.getBuf()
-	n := wire.MarshalDestUnreachable(pb.b[wire.IPv4MinHeaderLen:], code, ip)
-	s.sendIP(pb, wire.ProtoICMP, ip.Dst(), src, n)
-}
-
 // packetBuf is a pooled buffer for one outgoing packet.
 type packetBuf struct{ b []byte }
 

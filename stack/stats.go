@@ -24,6 +24,12 @@ type Stats struct {
 
 	ICMPEchoReplies uint64 // echo requests answered
 	ICMPDropped     uint64 // ICMP messages not acted on
+	ICMPErrorsToTCP uint64 // ICMP errors handed to the TCP connection whose segment they quote
+
+	// ICMPIn and ICMPOut count the ICMP messages received (those whose
+	// checksum verified) and sent, indexed by type: ICMPIn[wire.ICMPEchoRequest],
+	// ICMPOut[wire.ICMPDestUnreachable], and so on.
+	ICMPIn, ICMPOut [256]uint64
 
 	TCPSegmentsIn     uint64 // valid TCP segments received
 	TCPSegmentsOut    uint64 // TCP segments sent
@@ -48,6 +54,8 @@ type counters struct {
 	linkReadErrors                                                                      atomic.Uint64
 	parseErrors                                                                         [wire.NumReasons]atomic.Uint64
 	icmpEchoReplies, icmpDropped                                                        atomic.Uint64
+	icmpErrorsToTCP                                                                     atomic.Uint64
+	icmpIn, icmpOut                                                                     [256]atomic.Uint64
 	tcpIn, tcpOut, tcpResets, tcpNoPort, tcpSynDropped, tcpListenOverflow, tcpBadPort   atomic.Uint64
 }
 
@@ -63,6 +71,7 @@ func (c *counters) snapshot() Stats {
 		LinkReadErrors:    c.linkReadErrors.Load(),
 		ICMPEchoReplies:   c.icmpEchoReplies.Load(),
 		ICMPDropped:       c.icmpDropped.Load(),
+		ICMPErrorsToTCP:   c.icmpErrorsToTCP.Load(),
 		TCPSegmentsIn:     c.tcpIn.Load(),
 		TCPSegmentsOut:    c.tcpOut.Load(),
 		TCPResetsSent:     c.tcpResets.Load(),
@@ -73,6 +82,10 @@ func (c *counters) snapshot() Stats {
 	}
 	for i := range c.parseErrors {
 		s.ParseErrors[i] = c.parseErrors[i].Load()
+	}
+	for i := range c.icmpIn {
+		s.ICMPIn[i] = c.icmpIn[i].Load()
+		s.ICMPOut[i] = c.icmpOut[i].Load()
 	}
 	return s
 }
