@@ -2,7 +2,15 @@
 //
 // Usage:
 //
-//	seqack demo [flags]    two hosts in one process, and the ladder of their connection
+//	seqack demo [flags]                 two hosts in one process, and the ladder of their connection
+//	seqack serve [flags]                echo, discard and HTTP on a TUN device, for the kernel's tools
+//	seqack dial [flags] HOST:PORT       like nc: standard input to a connection, the connection to standard output
+//	seqack get [flags] URL [-o FILE]    an HTTP GET over seqack, with a progress bar
+//	seqack trace [flags] FILE           the ladder of every TCP connection in a pcap or pcapng capture
+//
+// serve, dial and get run seqack as a host of its own on a Linux TUN
+// device, with the kernel on the other side; they need root (or
+// CAP_NET_ADMIN).
 //
 // Run "seqack COMMAND -h" for a command's flags.
 package main
@@ -21,6 +29,10 @@ type command struct {
 
 var commands = []command{
 	{"demo", "two hosts in one process over an in-memory link; prints the ladder of their connection", runDemo},
+	{"serve", "serve echo, discard and HTTP on a TUN device, for curl, nc, ping and nmap to talk to", runServe},
+	{"dial", "connect to HOST:PORT over a TUN device, like nc: stdin to the connection, the connection to stdout", runDial},
+	{"get", "fetch a URL with HTTP over a TUN device, with a progress bar and the transfer rate", runGet},
+	{"trace", "draw the ladder of every TCP connection in a pcap or pcapng capture", runTrace},
 }
 
 func main() {
