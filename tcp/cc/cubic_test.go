@@ -412,6 +412,13 @@ func TestCubicUndo(t *testing.T) {
 	if c.s != before {
 		t.Errorf("undo: state\n%+v\nwant\n%+v", c.s, before)
 	}
+	// The undo is spent: after a restart from idle cuts cwnd below
+	// cwnd_prior, a second call must not restore the old window again.
+	c.OnIdle(f.now.Add(3*time.Second), 3*time.Second, time.Second)
+	c.OnSpuriousCongestion(f.now.Add(3 * time.Second))
+	if c.Cwnd() != InitialWindow(mss) {
+		t.Errorf("second undo: cwnd %d, want the restart window %d", c.Cwnd(), InitialWindow(mss))
+	}
 
 	c = NewCubic(mss)
 	f = newFlow(c, mss)
