@@ -10,8 +10,9 @@ import (
 // outside loss recovery.
 //
 // SRTT is the RTT in CUBIC's look-ahead target W_cubic(t+RTT), which
-// RFC 9438 §4.1.2 defines as the smoothed round-trip time; when it is zero,
-// CUBIC uses the latest RTT sample, or else MinRTT.
+// RFC 9438 §4.1.2 defines as the smoothed round-trip time. When it is zero
+// CUBIC uses the ACK's RTT sample, and failing that keeps the RTT it used
+// last (MinRTT if it has none).
 type Ack struct {
 	Now      time.Time
 	Acked    int           // bytes newly acknowledged (cumulatively or by SACK)
@@ -23,9 +24,9 @@ type Ack struct {
 	SndNxt   uint32        // SND.NXT now, before sending anything this ACK allows
 
 	// AppLimited reports that the sender had less data than cwnd allowed
-	// (RFC 7661): cwnd does not grow beyond what was used, that is beyond
-	// InFlight, and CUBIC neither grows in congestion avoidance nor lets
-	// the time count (RFC 9438 §5.8).
+	// (RFC 7661): cwnd does not grow beyond what was used. In slow start
+	// it grows at most to InFlight; in congestion avoidance it does not
+	// grow, and CUBIC's clock t stops (RFC 9438 §4.2, §5.8).
 	AppLimited bool
 }
 
