@@ -164,9 +164,10 @@ func (hs *host) Close() error {
 	return err
 }
 
-// waitClosed waits until none of the connections has anything left to
-// send or acknowledge, that is each is CLOSED or in TIME_WAIT, or until
-// the time limit. It reports how many are still closing.
+// waitClosed waits until each of the connections is CLOSED or in
+// TIME_WAIT, that is both sides have closed and every FIN is acknowledged,
+// or until the time limit. It reports how many were still closing; when
+// the stack stops, those are reset.
 func waitClosed(conns []*stack.Conn, limit time.Duration) int {
 	deadline := time.Now().Add(limit)
 	for {

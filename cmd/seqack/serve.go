@@ -28,10 +28,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	h.register(fs)
 	var echoPort, discardPort, httpPort int
 	var root string
+	var linger time.Duration
 	fs.IntVar(&echoPort, "echo", 0, "serve echo (RFC 862) on this `port`: every byte received is sent back")
 	fs.IntVar(&discardPort, "discard", 0, "serve discard (RFC 863) on this `port`: every byte received is thrown away")
 	fs.IntVar(&httpPort, "http", 0, "serve the files under --root over HTTP on this `port`, with Go's net/http")
 	fs.StringVar(&root, "root", ".", "the `directory` that --http serves")
+	fs.DurationVar(&linger, "linger", 5*time.Second, "on Ctrl-C, how long to wait for the clients to close their side too before resetting what is left")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: seqack serve [flags]
 
@@ -43,7 +45,8 @@ can talk to a user-space TCP. For example, as root:
 	curl http://10.7.0.2/            (in another terminal)
 
 %s
-Ctrl-C closes every connection cleanly (FIN, not RST) and stops.
+Ctrl-C closes every connection with a FIN and waits (--linger) for the
+clients to close their side too; what is still open then is reset.
 
 Flags:
 `, hostUsage)
@@ -89,7 +92,7 @@ Flags:
 		fmt.Fprintf(stderr, "seqack serve: %v\n", err)
 		return 1
 	}
-	srv := &server{hs: hs, log: stdout}
+	srv := &server{hs: hs, log: stdout, linger: linger}
 	fmt.Fprintf(stdout, "seqack serve: %s\n", hs.describe())
 	addr := hs.addr.Addr()
 	start := func(name string, port int, serve func(net.Listener), what string) bool {
@@ -144,7 +147,7 @@ Flags:
 		fmt.Fprintf(stderr, "seqack serve: %v\n", err)
 	}
 	if open > 0 {
-		fmt.Fprintf(stdout, "seqack serve: %d connections had not finished closing after %v\n", open, closeLimit)
+		fmt.Fprintf(stdout, "seqack serve: %d connections had not finished closing after %v; reset\n", open, linger)
 	} else {
 		fmt.Fprintln(stdout, "seqack serve: every connection closed cleanly")
 	}
@@ -156,8 +159,9 @@ Flags:
 // server is the state of "seqack serve": its listeners and the
 // connections they accepted.
 type server struct {
-	hs  *host
-	log io.Writer
+	hs     *host
+	log    io.Writer
+	linger time.Duration
 
 	mu        sync.Mutex
 	listeners []*trackingListener
@@ -212,7 +216,10 @@ func (s *server) acceptLoop(ln net.Listener, name string, handle func(net.Conn) 
 			n, err := handle(c)
 			c.Close()
 			how := "closed by the client"
-			if err != nil {
+			switch {
+			case errors.Is(err, net.ErrClosed):
+				how = "closed by seqack (stopping)"
+			case err != nil:
 				how = err.Error()
 			}
 			fmt.Fprintf(s.log, "%s: %v: %d bytes, %s\n", name, c.RemoteAddr(), n, how)
@@ -229,8 +236,8 @@ func (s *server) logRequests(h http.Handler) http.Handler {
 }
 
 // shutdown stops accepting, closes every connection (letting HTTP
-// responses in progress finish for a moment), and waits for the
-// connections to close. It returns how many had not finished closing.
+// responses in progress finish for a moment), and waits up to s.linger
+// for the connections to finish closing. It returns how many had not.
 func (s *server) shutdown() int {
 	for _, l := range s.listeners {
 		l.Close()
@@ -239,7 +246,7 @@ func (s *server) shutdown() int {
 	hsrv := s.http
 	s.mu.Unlock()
 	if hsrv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), closeLimit)
+		ctx, cancel := context.WithTimeout(context.Background(), min(s.linger, closeLimit))
 		if err := hsrv.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
 			hsrv.Close()
 		}
@@ -252,5 +259,5 @@ func (s *server) shutdown() int {
 		c.Close() // a FIN; the echo and discard handlers then end
 	}
 	s.wg.Wait()
-	return waitClosed(conns, closeLimit)
+	return waitClosed(conns, s.linger)
 }
