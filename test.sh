@@ -9,6 +9,31 @@ cd "$(dirname "$0")"
 
 fuzztime=${FUZZTIME:-5s}
 
+# The integration tests (integration/) run seqack against the Linux
+# kernel and real tools in private network namespaces. They need root and
+# the tools below; without them they skip, except in CI, where a missing
+# tool or privilege is a failure.
+if [ "${CI:-}" = "true" ]; then
+	export SEQACK_REQUIRE_NETNS=1
+fi
+# tool:package for each tool the integration tests use.
+tools="curl:curl nc:netcat-openbsd ping:iputils-ping nmap:nmap tshark:tshark editcap:tshark tcpdump:tcpdump ip:iproute2 ss:iproute2 python3:python3"
+missing=""
+for tp in $tools; do
+	command -v "${tp%%:*}" >/dev/null 2>&1 || missing="$missing ${tp#*:}"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		pkgs=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
+		echo "== installing the integration tests' tools: $pkgs"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq $pkgs >/dev/null
+	else
+		echo "== the integration tests will skip what needs:$missing (not root, or no apt-get)"
+	fi
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
@@ -21,7 +46,7 @@ echo "== go vet"
 go vet ./...
 
 echo "== go test -race"
-go test -race -count=1 ./...
+go test -race -count=1 -timeout 30m ./...
 
 echo "== fuzz (${fuzztime} each)"
 for pkg in $(go list ./...); do
