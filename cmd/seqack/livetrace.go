@@ -11,16 +11,18 @@ import (
 // liveTracer is the trace sink of --trace: it keeps each connection's
 // events and prints the connection's ladder as soon as every end it traces
 // has reached CLOSED, on a goroutine of its own, so that Emit stays quick.
-// Close prints the ladders of the connections still open.
+// Close prints the ladders of the connections still open. A listener's
+// own events are left out, so that each ladder's clock starts at its
+// connection's first segment rather than when the listener opened; the
+// passive side's column starts in LISTEN all the same.
 type liveTracer struct {
 	w        io.Writer
 	relative bool
 
 	mu      sync.Mutex
-	listen  map[netip.AddrPort][]trace.Event // each listener's own events
-	conns   map[[2]netip.AddrPort]*liveConn  // by endpoint pair, lower first
-	order   [][2]netip.AddrPort              // open connections, in order of appearance
-	ready   [][]trace.Event                  // finished ladders to print
+	conns   map[[2]netip.AddrPort]*liveConn // by endpoint pair, lower first
+	order   [][2]netip.AddrPort             // open connections, in order of appearance
+	ready   [][]trace.Event                 // finished ladders to print
 	wake    chan struct{}
 	done    chan struct{}
 	closing bool
@@ -37,7 +39,6 @@ func newLiveTracer(w io.Writer, relative bool) *liveTracer {
 	lt := &liveTracer{
 		w:        w,
 		relative: relative,
-		listen:   make(map[netip.AddrPort][]trace.Event),
 		conns:    make(map[[2]netip.AddrPort]*liveConn),
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
@@ -61,8 +62,7 @@ func (lt *liveTracer) Emit(e *trace.Event) {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	if !e.Remote.IsValid() {
-		lt.listen[e.Local] = append(lt.listen[e.Local], *e)
-		return
+		return // a listener's own event
 	}
 	k := pairOf(e)
 	c := lt.conns[k]
@@ -96,19 +96,7 @@ func (lt *liveTracer) finishLocked(k [2]netip.AddrPort) {
 			break
 		}
 	}
-	var all []trace.Event
-	for _, addr := range k {
-		// A listener on the unspecified address is drawn as the
-		// connection's own address, for the ladder to find it.
-		for _, la := range []netip.AddrPort{addr, netip.AddrPortFrom(netip.IPv4Unspecified(), addr.Port())} {
-			for _, e := range lt.listen[la] {
-				e.Local = addr
-				all = append(all, e)
-			}
-		}
-	}
-	all = append(all, c.events...)
-	lt.ready = append(lt.ready, all)
+	lt.ready = append(lt.ready, c.events)
 	select {
 	case lt.wake <- struct{}{}:
 	default:

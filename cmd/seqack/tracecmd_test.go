@@ -167,8 +167,8 @@ func TestTraceErrors(t *testing.T) {
 	}
 }
 
-// TestLiveTracer: --trace prints a connection's ladder when it reaches
-// CLOSED, with the listener's LISTEN, and the rest when it is closed.
+// TestLiveTracer: --trace prints a connection's ladder when both its
+// traced ends have reached CLOSED, and the rest when it is closed.
 func TestLiveTracer(t *testing.T) {
 	var buf bytes.Buffer
 	lt := newLiveTracer(&buf, false)
@@ -178,7 +178,7 @@ func TestLiveTracer(t *testing.T) {
 	}
 	lt.Close()
 	s := buf.String()
-	for _, want := range []string{"10.0.0.2:80: CLOSED → LISTEN → SYN_RCVD → ESTABLISHED → CLOSE_WAIT → LAST_ACK → CLOSED",
+	for _, want := range []string{"10.0.0.2:80: LISTEN → SYN_RCVD → ESTABLISHED → CLOSE_WAIT → LAST_ACK → CLOSED",
 		"FIN_WAIT_2 → TIME_WAIT → CLOSED"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("live trace lacks %q:\n%s", want, s)
