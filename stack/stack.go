@@ -43,6 +43,21 @@ type Config struct {
 
 	// TTL of the packets the stack sends. Default 64.
 	TTL uint8
+
+	// Clock, if set, is the stack's clock, and the stack is driven from
+	// outside: New starts no goroutine, the link is never read, and whoever
+	// advances the clock hands the stack each arriving packet with
+	// [Stack.Deliver] and runs its timers with [Stack.RunTimers] when
+	// [Stack.NextTimer] is due. A simulator uses it to run many stacks on
+	// one virtual clock. Nil means the real clock, with the stack reading
+	// its link and running its timers on goroutines of its own.
+	Clock func() time.Time
+
+	// Rand, if set, chooses ephemeral ports, so that a seeded generator
+	// makes a run reproducible. The stack uses it with its lock held; it
+	// must not be shared with another stack that runs concurrently. Nil
+	// means the global source of math/rand/v2.
+	Rand *rand.Rand
 }
 
 // Stack is a TCP/IP host attached to one link.
@@ -67,7 +82,7 @@ type Stack struct {
 }
 
 // New starts a host on l. It reads the link on a goroutine of its own until
-// Close.
+// Close, unless cfg.Clock is set (see [Config.Clock]).
 func New(l link.Link, cfg Config) (*Stack, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("stack: Config.Addrs is empty: a host needs an address")
@@ -111,6 +126,9 @@ func New(l link.Link, cfg Config) (*Stack, error) {
 	}
 	s.pool.New = func() any { return &packetBuf{b: make([]byte, mtu)} }
 	s.timers.init()
+	if cfg.Clock != nil {
+		return s, nil // driven: see driven.go
+	}
 	s.wg.Add(2)
 	go s.readLoop()
 	go s.timerLoop()
@@ -124,7 +142,8 @@ func (s *Stack) Addrs() []netip.Addr { return append([]netip.Addr(nil), s.cfg.Ad
 func (s *Stack) Stats() Stats { return s.stats.snapshot() }
 
 // Close shuts the host down: every connection is aborted, every listener
-// closed, the link closed, and the stack's goroutines stopped.
+// closed, the link closed, and the stack's goroutines (if it has any)
+// stopped.
 func (s *Stack) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -291,10 +310,18 @@ func (ss statelessSender) SendSegment(id tcp.ID, seg *tcp.Segment) {
 }
 
 // now is the stack's clock.
-func (s *Stack) now() time.Time { return time.Now() }
+func (s *Stack) now() time.Time {
+	if s.cfg.Clock != nil {
+		return s.cfg.Clock()
+	}
+	return time.Now()
+}
 
-// randomPort returns a random port in the ephemeral range.
+// randomPort returns a random port in the ephemeral range. s.mu is held.
 func (s *Stack) randomPort() uint16 {
 	lo, hi := int(s.cfg.EphemeralPorts[0]), int(s.cfg.EphemeralPorts[1])
+	if s.cfg.Rand != nil {
+		return uint16(lo + s.cfg.Rand.IntN(hi-lo+1))
+	}
 	return uint16(lo + rand.IntN(hi-lo+1))
 }

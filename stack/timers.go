@@ -71,11 +71,7 @@ func (s *Stack) timerLoop() {
 	var buf []timerEntry
 	for {
 		var next time.Time
-		buf, next = s.timers.due(s.now(), buf[:0])
-		for i, e := range buf {
-			e.c.fireTimer(e.at)
-			buf[i] = timerEntry{}
-		}
+		buf, next = s.fireDue(buf)
 		wait := time.Hour
 		if !next.IsZero() {
 			wait = max(time.Until(next), 0)
@@ -88,4 +84,25 @@ func (s *Stack) timerLoop() {
 			return
 		}
 	}
+}
+
+// fireDue fires every connection timer due at s.now() and returns the time
+// of the next one (zero if none), reusing buf as scratch space.
+func (s *Stack) fireDue(buf []timerEntry) ([]timerEntry, time.Time) {
+	buf, next := s.timers.due(s.now(), buf[:0])
+	for i, e := range buf {
+		e.c.fireTimer(e.at)
+		buf[i] = timerEntry{}
+	}
+	return buf[:0], next
+}
+
+// peek returns the earliest deadline in the queue, or the zero time.
+func (q *timerQueue) peek() time.Time {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.h) == 0 {
+		return time.Time{}
+	}
+	return q.h[0].at
 }
