@@ -116,7 +116,7 @@ var unreachableErrno = [...]struct {
 	5:  {syscall.EOPNOTSUPP, false},   // source route failed
 	6:  {syscall.ENETUNREACH, true},   // destination network unknown
 	7:  {syscall.EHOSTDOWN, true},     // destination host unknown
-	8:  {syscall.ENONET, true},        // source host isolated
+	8:  {errSourceIsolated, true},     // source host isolated
 	9:  {syscall.ENETUNREACH, true},   // network administratively prohibited
 	10: {syscall.EHOSTUNREACH, true},  // host administratively prohibited
 	11: {syscall.ENETUNREACH, false},  // network unreachable for TOS
