@@ -11,12 +11,55 @@ type Config struct {
 	// MTU less 40 bytes of IPv4 and TCP headers).
 	MSS int
 
-	// SendBufferSize and ReceiveBufferSize are the sizes in bytes of the
-	// send and receive buffers. The receive buffer bounds the advertised
-	// window, which is at most 65535 until window scaling is negotiated.
-	// Defaults 256 KiB and 64 KiB.
-	SendBufferSize    int
-	ReceiveBufferSize int
+	// SendBufferSize and ReceiveBufferSize are the initial sizes in bytes
+	// of the send and receive buffers. The receive buffer bounds the
+	// advertised window. Both grow by themselves (auto-tuning) up to
+	// MaxSendBufferSize and MaxReceiveBufferSize as the path's
+	// bandwidth-delay product demands, unless the application fixes them
+	// (Conn.SetSendBufferSize, SetReceiveBufferSize). Defaults 256 KiB and
+	// 128 KiB initially (Linux's tcp_rmem[1] is 128 KiB), growing up to
+	// 4 MiB and 6 MiB (Linux's tcp_wmem[2] and tcp_rmem[2]).
+	SendBufferSize, MaxSendBufferSize       int
+	ReceiveBufferSize, MaxReceiveBufferSize int
+
+	// NoWindowScaling, NoTimestamps and NoSACK turn off the options of
+	// RFC 7323 (window scaling; timestamps, with RTTM and PAWS) and
+	// RFC 2018 (selective acknowledgments), which are offered and accepted
+	// by default, as Linux's tcp_window_scaling, tcp_timestamps and
+	// tcp_sack do.
+	NoWindowScaling, NoTimestamps, NoSACK bool
+
+	// CongestionControl names the algorithm: "cubic" (RFC 9438, the
+	// default, as on Linux) or "reno" (RFC 5681 with RFC 6582 NewReno).
+	CongestionControl string
+
+	// DelayedACK is the longest an acknowledgment is held back waiting for
+	// data to ride on or a second segment to acknowledge (RFC 1122
+	// §4.2.3.2, RFC 5681 §4.2). Default 40 ms (Linux's TCP_ATO_MIN); at
+	// most 200 ms is allowed; a negative value acknowledges every segment
+	// at once.
+	DelayedACK time.Duration
+
+	// Nagle turns Nagle's algorithm (RFC 896, RFC 1122 §4.2.3.4) on for new
+	// connections. Off by default, as Go's net.TCPConn has it
+	// (SetNoDelay(true)).
+	Nagle bool
+
+	// KeepAliveIdle, KeepAliveInterval and KeepAliveCount configure
+	// keep-alive probes (RFC 1122 §4.2.3.6) for new connections: after
+	// KeepAliveIdle without a segment from the peer, a probe every
+	// KeepAliveInterval, and the connection fails after KeepAliveCount
+	// unanswered ones. KeepAliveIdle 0 means off (the default here; the
+	// stack turns them on as package net does). Interval defaults to the
+	// idle time, count to 9 (Linux's tcp_keepalive_probes).
+	KeepAliveIdle, KeepAliveInterval time.Duration
+	KeepAliveCount                   int
+
+	// UserTimeout, if positive, is how long sent data may stay
+	// unacknowledged before the connection fails with ETIMEDOUT, whatever
+	// the retry counts say (RFC 5482's USER_TIMEOUT, Linux's
+	// TCP_USER_TIMEOUT).
+	UserTimeout time.Duration
 
 	// MSL is the maximum segment lifetime; TIME_WAIT lasts 2×MSL
 	// (RFC 9293 §3.4.2). Default 30 s, so TIME_WAIT lasts 60 s as on Linux.
@@ -54,7 +97,21 @@ func (c *Config) withDefaults() Config {
 	}
 	setDefault(&d.MSS, 1460)
 	setDefault(&d.SendBufferSize, 256<<10)
-	setDefault(&d.ReceiveBufferSize, 64<<10)
+	setDefault(&d.ReceiveBufferSize, 128<<10)
+	setDefault(&d.MaxSendBufferSize, 4<<20)
+	setDefault(&d.MaxReceiveBufferSize, 6<<20)
+	d.MaxSendBufferSize = max(d.MaxSendBufferSize, d.SendBufferSize)
+	d.MaxReceiveBufferSize = max(d.MaxReceiveBufferSize, d.ReceiveBufferSize)
+	switch {
+	case d.DelayedACK == 0:
+		d.DelayedACK = 40 * time.Millisecond
+	case d.DelayedACK > maxDelayedACK:
+		d.DelayedACK = maxDelayedACK
+	}
+	if d.KeepAliveIdle > 0 {
+		setDefault(&d.KeepAliveInterval, d.KeepAliveIdle)
+		setDefault(&d.KeepAliveCount, 9)
+	}
 	setDefault(&d.MSL, 30*time.Second)
 	setDefault(&d.FinWait2Timeout, 60*time.Second)
 	setDefault(&d.InitialRTO, time.Second)
@@ -75,3 +132,7 @@ func setDefault[T int | time.Duration](p *T, v T) {
 		*p = v
 	}
 }
+
+// maxDelayedACK is the longest an ACK may be delayed: RFC 1122 §4.2.3.2
+// allows 500 ms; Linux never waits more than 200 ms (TCP_DELACK_MAX).
+const maxDelayedACK = 200 * time.Millisecond

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seqack/seqack/tcp/cc"
 	"github.com/seqack/seqack/trace"
 	"github.com/seqack/seqack/wire"
 )
@@ -72,6 +73,57 @@ type Conn struct {
 	readClosed  bool // the application will not read again (Close)
 	ackNow      bool // an acknowledgment is owed
 
+	// Options negotiated in the handshake (RFC 7323, RFC 2018).
+	wsOK, tsOK, sackOK   bool
+	sndWscale, rcvWscale uint8     // shifts of the peer's window and of ours
+	tsOffset             uint32    // added to our millisecond clock (RFC 7323 §7.1)
+	tsRecent             uint32    // TS.Recent (RFC 7323 §4.3)
+	tsRecentAt           time.Time // when TS.Recent was set, for its 24-day life
+	lastAckSent          Value     // Last.ACK.sent (RFC 7323 §4.3)
+
+	// Reassembly and SACK blocks to send (RFC 2018, RFC 2883).
+	ooo          reassembly
+	oooFin       Value // where the peer's FIN is, if it arrived out of order
+	oooFinSet    bool
+	dsack        seqRange // a duplicate to report in the next ACK
+	dsackPending bool
+
+	// Loss recovery (RFC 5681, RFC 6582, RFC 6675) and congestion control.
+	cc             cc.Controller
+	ccAck          cc.Ack
+	sb             scoreboard
+	dupAcks        int
+	recovery       recoveryKind
+	recoveryPoint  Value // RecoveryPoint: recovery ends when this is acknowledged
+	highRxt        Value // HighRxt: retransmissions of this episode reached here
+	lostEnd        Value // bytes below this, not SACKed, are deemed lost
+	dsacksReceived int   // D-SACK blocks the peer sent (RFC 2883)
+	minRTT         time.Duration
+	appLimited     bool      // the last send stopped for want of data, not of window
+	lastSendAt     time.Time // for the restart after idle (RFC 5681 §4.1)
+	progressAt     time.Time // when SND.UNA last moved or data first went out (user timeout)
+
+	// Acknowledgment policy (RFC 1122 §4.2.3.2, RFC 5681 §4.2).
+	delackAt   time.Time // the delayed ACK is due
+	quickAcks  int       // segments still to acknowledge at once
+	rcvUnacked int       // bytes received since the last ACK
+	rcvMSS     int       // the largest segment the peer has sent (Linux's rcv_mss)
+	lastDataAt time.Time // when data last arrived
+
+	// Application settings.
+	noDelay                    bool // Nagle off
+	kaIdle, kaInterval         time.Duration
+	kaCount, kaProbes          int
+	lastRecvAt                 time.Time // any segment from the peer, for keep-alive
+	userTimeout                time.Duration
+	sndBufLocked, rcvBufLocked bool // the application fixed the size: no auto-tuning
+
+	// Receive-buffer auto-tuning (dynamic right-sizing, as Linux's
+	// tcp_rcv_space_adjust): bytes delivered per round trip.
+	rcvSpaceAt    time.Time
+	rcvSpaceBytes int
+	rcvRTT        time.Duration
+
 	// Timers (zero time: not running).
 	rto        rtoEstimator
 	rtoAt      time.Time // retransmission timer (RFC 6298)
@@ -100,6 +152,16 @@ func NewConn(id ID, cfg *Config, out Sender, sink trace.Sink) *Conn {
 	c := &Conn{id: id, cfg: cfg.withDefaults(), out: out, sink: sink}
 	c.rto = newRTOEstimator(&c.cfg)
 	c.sendMSS = defaultMSS
+	c.sendBuf = newRing(c.cfg.SendBufferSize)
+	c.rcvBuf = newRing(c.cfg.ReceiveBufferSize)
+	c.noDelay = !c.cfg.Nagle
+	c.kaIdle, c.kaInterval, c.kaCount = c.cfg.KeepAliveIdle, c.cfg.KeepAliveInterval, c.cfg.KeepAliveCount
+	c.userTimeout = c.cfg.UserTimeout
+	ctl, err := cc.New(c.cfg.CongestionControl, defaultMSS)
+	if err != nil {
+		ctl, _ = cc.New("", defaultMSS)
+	}
+	c.cc = ctl
 	return c
 }
 
@@ -175,9 +237,28 @@ func (c *Conn) initSend(now time.Time) {
 	c.sndNxt = c.iss
 	c.sndMax = c.iss
 	c.bufSeq = c.iss + 1
-	c.sendBuf = newRing(c.cfg.SendBufferSize)
-	c.rcvBuf = newRing(c.cfg.ReceiveBufferSize)
+	c.recoveryPoint = c.iss
+	c.highRxt, c.lostEnd = c.iss, c.iss
+	// RFC 7323 §7.1: a per-connection offset keeps our clock from leaking
+	// and timestamps of successive connections from colliding.
+	c.tsOffset = uint32(c.iss) * 2654435761
+	if !c.cfg.NoWindowScaling {
+		c.rcvWscale = windowShiftFor(max(c.cfg.MaxReceiveBufferSize, c.rcvBuf.Cap()))
+	}
 }
+
+// windowShiftFor returns the smallest window scale (RFC 7323 §2.3, at most
+// 14) that lets a window of size bytes be advertised.
+func windowShiftFor(size int) uint8 {
+	var s uint8
+	for s < maxWindowShift && size > maxWindow<<s {
+		s++
+	}
+	return s
+}
+
+// maxWindowShift is the largest window scale RFC 7323 §2.3 allows.
+const maxWindowShift = 14
 
 // Write queues as much of p as the send buffer has room for and sends what
 // the window allows. It returns the number of bytes queued; 0 with a nil
@@ -203,7 +284,7 @@ func (c *Conn) Read(p []byte, now time.Time) (int, error) {
 		// RFC 9293 §3.8.6.2.2 / RFC 1122 §4.2.3.3: tell the peer about the
 		// space we freed once it is worth a segment (receiver-side SWS
 		// avoidance), and at once when the window had closed.
-		if c.state.synchronized() && c.windowWorthAdvertising() {
+		if c.state.synchronized() && c.windowUpdateWorthSending() {
 			c.ackNow = true
 			c.output(now)
 		}
@@ -340,12 +421,18 @@ func (c *Conn) setState(s State, now time.Time) {
 		c.stopTimers()
 		c.timeWaitAt = now.Add(2 * c.cfg.MSL)
 	case Established:
+		c.lastRecvAt = now
 		if c.synTimeout && !c.rto.hasSample {
 			// RFC 6298 §5.7: the handshake gave no RTT sample because a
 			// SYN timed out, so data starts with an RTO of 3 s rather than
 			// the backed-off handshake value (as Linux does,
 			// TCP_TIMEOUT_FALLBACK).
 			c.rto.rto = c.rto.clamp(synTimeoutRTO)
+		}
+		if c.synTimeout {
+			// RFC 6928 §2: after a lost SYN or SYN-ACK, the initial
+			// window is one segment.
+			c.cc.OnSYNLoss()
 		}
 	}
 	if c.sink != nil {
@@ -355,6 +442,7 @@ func (c *Conn) setState(s State, now time.Time) {
 
 func (c *Conn) stopTimers() {
 	c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.delackAt = time.Time{}
 	c.rttTiming = false
 }
 

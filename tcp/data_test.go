@@ -94,8 +94,9 @@ func TestWriteLimitedBySendBuffer(t *testing.T) {
 // out-of-order queue) but draws an immediate duplicate ACK that shows the
 // sender the hole (RFC 9293 §3.10.7.4, RFC 5681 §4.2: "A TCP receiver
 // SHOULD send an immediate duplicate ACK when an out-of-order segment
-// arrives").
-func TestOutOfOrderSegmentDrawsDuplicateACK(t *testing.T) {
+// arrives"). The segment itself is kept, and delivered once the hole is
+// filled, whose ACK covers both at once.
+func TestOutOfOrderSegmentKeptAndDuplicateACKed(t *testing.T) {
 	h := newActive(t, nil)
 	h.establish()
 	h.send(psh(5006, 1001, "world"))
@@ -106,30 +107,32 @@ func TestOutOfOrderSegmentDrawsDuplicateACK(t *testing.T) {
 	h.send(psh(5011, 1001, "again"))
 	h.expect(ack(1001, 5001))
 	h.send(psh(5001, 1001, "hello"))
-	h.expect(ack(1001, 5006))
-	if got := string(h.read()); got != "hello" {
-		t.Errorf("Read = %q, want %q", got, "hello")
+	h.expect(ack(1001, 5016))
+	if got := string(h.read()); got != "helloworldagain" {
+		t.Errorf("Read = %q, want %q", got, "helloworldagain")
 	}
-	// The sender fills the hole by retransmitting.
+	// A retransmission of what arrived is a duplicate: ACKed at once.
 	h.send(psh(5006, 1001, "world"))
-	h.expect(ack(1001, 5011))
-	if got := string(h.read()); got != "world" {
-		t.Errorf("Read = %q, want %q", got, "world")
-	}
+	h.expect(ack(1001, 5016))
 }
 
-// An out-of-order FIN is not processed either.
-func TestOutOfOrderFINNotProcessed(t *testing.T) {
+// An out-of-order FIN is held too, and takes effect when the data before
+// it arrives.
+func TestOutOfOrderFINHeld(t *testing.T) {
 	h := newActive(t, nil)
 	h.establish()
 	h.send(fin(5006, 1001))
 	h.expect(ack(1001, 5001))
 	h.state(Established)
 	h.send(psh(5001, 1001, "hello"))
-	h.expect(ack(1001, 5006))
-	h.send(fin(5006, 1001))
 	h.expect(ack(1001, 5007))
 	h.state(CloseWait)
+	if got := string(h.read()); got != "hello" {
+		t.Errorf("Read = %q, want %q", got, "hello")
+	}
+	// The FIN again: a duplicate, acknowledged.
+	h.send(fin(5006, 1001))
+	h.expect(ack(1001, 5007))
 }
 
 // A segment that overlaps data already received is trimmed: "If a segment's
@@ -296,7 +299,7 @@ func TestWriteAfterCloseWrite(t *testing.T) {
 // Data that wraps around the end of the send buffer goes out as Payload +
 // PayloadWrap and reaches the peer intact.
 func TestSendBufferWrap(t *testing.T) {
-	h := newActive(t, &Config{SendBufferSize: 1000})
+	h := newActive(t, &Config{SendBufferSize: 1000, MaxSendBufferSize: 1000})
 	h.establish()
 	first := pattern(800)
 	h.write(first)

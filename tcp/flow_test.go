@@ -153,10 +153,13 @@ func TestSenderRespectsPeerWindow(t *testing.T) {
 	h.expect(ack(1001, 5001).data(data[:1000]))
 	h.send(ack(5001, 2001).win(1000))
 	h.expect(ack(2001, 5001).data(data[1000:2000]))
-	h.send(ack(5001, 2001).win(1500)) // a pure window update: 500 more
-	h.expect(ack(3001, 5001).data(data[2000:2500]))
-	h.send(ack(5001, 3501).win(1500))
-	h.expect(psh(3501, 5001, "").data(data[2500:]))
+	// A pure window update: 500 more. That is less than half the largest
+	// window the peer has offered, and the ACK of the data in flight will
+	// bring more, so sender-side SWS avoidance (RFC 1122 §4.2.3.4) waits.
+	h.send(ack(5001, 2001).win(1500))
+	h.expectNone()
+	h.send(ack(5001, 3001).win(1500))
+	h.expect(psh(3001, 5001, "").data(data[2000:]))
 	h.send(ack(5001, 4001).win(1500))
 	h.expectNone()
 	if got := h.c.Buffered(); got != 0 {

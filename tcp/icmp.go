@@ -45,8 +45,17 @@ func (c *Conn) PathMTU(seq Value, mtu int, now time.Time) {
 		return
 	}
 	c.sendMSS = mss
+	c.cc.SetMSS(mss)
 	if c.sndUna != c.sndMax {
-		c.sndNxt = c.sndUna
+		// Everything in flight was too big: deem it lost and send it again
+		// in smaller segments, without the congestion response a loss
+		// would bring (as Linux's tcp_simple_retransmit).
+		if c.recovery == notRecovering {
+			c.recovery = lossRecovery
+			c.recoveryPoint = c.sndMax
+		}
+		c.highRxt = c.sndUna
+		c.lostEnd = c.sndMax
 		c.output(now)
 	}
 }
@@ -73,7 +82,3 @@ func (c *Conn) timeoutError() error {
 	}
 	return ErrTimeout
 }
-
-// tcpOptionsLen is the option space every data segment carries (the
-// timestamps option, once negotiated).
-func (c *Conn) tcpOptionsLen() int { return 0 }

@@ -3,6 +3,7 @@ package tcp
 import (
 	"time"
 
+	"github.com/seqack/seqack/tcp/cc"
 	"github.com/seqack/seqack/trace"
 	"github.com/seqack/seqack/wire"
 )
@@ -13,6 +14,7 @@ func (c *Conn) Input(seg *Segment, now time.Time) {
 	if c.sink != nil {
 		c.traceSegment(trace.SegmentReceived, seg, now)
 	}
+	c.lastRecvAt, c.kaProbes = now, 0
 	switch c.state {
 	case Closed:
 		// RFC 9293 §3.10.7.1: a segment to no connection draws a reset.
@@ -47,7 +49,8 @@ func (c *Conn) inputListen(seg *Segment, now time.Time) {
 		c.irs = seg.Seq
 		c.rcvNxt = seg.Seq + 1
 		c.rcvAdvEdge = c.rcvNxt
-		c.takePeerOptions(seg)
+		c.lastAckSent = c.rcvNxt
+		c.takePeerOptions(seg, now)
 		c.updateWindow(seg)
 		c.setState(SynReceived, now)
 		// Data and FIN on a SYN are not accepted: the peer will send them
@@ -86,10 +89,11 @@ func (c *Conn) inputSynSent(seg *Segment, now time.Time) {
 	c.irs = seg.Seq
 	c.rcvNxt = seg.Seq + 1
 	c.rcvAdvEdge = c.rcvNxt
-	c.takePeerOptions(seg)
+	c.lastAckSent = c.rcvNxt
+	c.takePeerOptions(seg, now)
 	if hasACK {
 		c.sndUna = seg.Ack
-		c.ackAdvanced(now)
+		c.handshakeAcked(now)
 	}
 	if c.sndUna.GreaterThan(c.iss) {
 		// Our SYN has been acknowledged: the connection is open.
@@ -128,10 +132,17 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 		c.updateWindow(seg)
 		c.setState(Established, now)
 		c.sndUna = seg.Ack
-		c.ackAdvanced(now)
+		c.handshakeAcked(now)
 		if c.finQueued {
 			c.setState(FinWait1, now)
 		}
+		return
+	}
+
+	// RFC 7323 §5.3 R1 (PAWS): an old duplicate, recognised by its
+	// timestamp, is answered with an ACK and dropped before anything else.
+	if c.pawsRejects(seg, now) {
+		c.sendACK(now)
 		return
 	}
 
@@ -156,6 +167,8 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 		c.sendACK(now)
 		return
 	}
+	c.updateTSRecent(seg, now)
+	c.sampleReceiveRTT(seg, now)
 	// A zero window accepts no data, but the ACK and flags of a segment
 	// that starts at RCV.NXT are still processed (RFC 9293 §3.10.7.4).
 	data := seg.Payload
@@ -199,6 +212,8 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 			return
 		}
 		c.updateWindow(seg)
+		c.sndUna = seg.Ack
+		c.handshakeAcked(now)
 		c.setState(Established, now)
 		if c.finQueued {
 			c.setState(FinWait1, now)
@@ -237,44 +252,101 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 		// sent its FIN, so text cannot arrive; ignore it.
 		return
 	}
-	seq := seg.Seq
-	if seq.LessThan(c.rcvNxt) {
-		// Trim what we already have.
-		skip := c.rcvNxt.Sub(seq)
-		if int(skip) >= len(data) {
-			// Nothing new in the text; a FIN here has been seen too
-			// unless it sits exactly at RCV.NXT.
-			skip = uint32(len(data))
-		}
-		data = data[skip:]
-		seq = seq.Add(skip)
-	}
-	if seq != c.rcvNxt {
-		// Out of order: it is not kept yet, but the immediate duplicate
-		// ACK tells the sender where the hole is (RFC 5681 §4.2).
-		c.ackNow = true
+	c.receiveText(seg.Seq, data, fin, now)
+}
+
+// receiveText is the seventh and eighth steps of RFC 9293 §3.10.7.4 for an
+// acceptable segment in ESTABLISHED, FIN_WAIT_1 or FIN_WAIT_2: its text and
+// its FIN. Text that arrives out of order is kept in the receive buffer at
+// its place and reported in SACK blocks; a duplicate is reported as a
+// D-SACK (RFC 2883).
+func (c *Conn) receiveText(seq Value, data []byte, fin bool, now time.Time) {
+	if len(data) == 0 && !fin {
+		// A bare ACK: nothing to receive. (Its SEG.SEQ may lie beyond
+		// RCV.NXT when data before it was lost; that is no reason to
+		// answer, or two such ACKs would answer each other forever.)
 		return
 	}
 	if len(data) > 0 {
-		if c.readClosed {
-			// The application has closed: nobody will read this. Reset
-			// to show that data was lost (RFC 1122 §4.2.2.13).
-			c.Abort(now)
+		c.rcvMSS = max(c.rcvMSS, len(data))
+		if c.lastDataAt.IsZero() || now.Sub(c.lastDataAt) > c.rto.rto {
+			// The first data, or data after a silence: acknowledge the
+			// next segments at once so a sender in slow start is not held
+			// back by delayed ACKs (as Linux's tcp_event_data_recv).
+			c.quickAcks = maxQuickAcks
+		}
+		c.lastDataAt = now
+	}
+	if seq.LessThan(c.rcvNxt) {
+		// Trim what we already have, and report it (RFC 2883 §4).
+		skip := min(c.rcvNxt.Sub(seq), uint32(len(data)))
+		if skip > 0 {
+			c.noteDuplicate(seq, seq.Add(skip))
+		}
+		data = data[skip:]
+		seq = seq.Add(skip)
+		if len(data) == 0 && !(fin && seq == c.rcvNxt) {
 			return
 		}
-		room := int(c.receiveWindow())
-		if len(data) > room {
-			data, fin = data[:room], false
+	}
+	// Keep only what fits the window we offered and the buffer behind it.
+	offset := int(seq.Sub(c.rcvNxt))
+	room := min(int(c.receiveWindow()), c.rcvBuf.Free()) - offset
+	if len(data) > room {
+		data, fin = data[:max(room, 0)], false
+	}
+	if len(data) > 0 && c.readClosed {
+		// The application has closed: nobody will read this. Reset to
+		// show that data was lost (RFC 1122 §4.2.2.13).
+		c.Abort(now)
+		return
+	}
+	end := seq.Add(uint32(len(data)))
+
+	if seq != c.rcvNxt {
+		// Out of order: keep it where it belongs, and send the duplicate
+		// ACK (with SACK blocks) at once (RFC 5681 §4.2, RFC 2018 §4).
+		if len(data) > 0 {
+			if c.ooo.contains(seq, end) {
+				c.noteDuplicate(seq, end)
+			} else {
+				c.rcvBuf.WriteAt(c.rcvBuf.Len()+offset, data)
+				c.ooo.add(seq, end)
+			}
 		}
-		n := c.rcvBuf.Write(data)
-		c.rcvNxt = c.rcvNxt.Add(uint32(n))
+		if fin {
+			c.oooFin, c.oooFinSet = end, true
+		}
 		c.ackNow = true
+		c.quickAcks = maxQuickAcks
+		return
+	}
+
+	if len(data) > 0 {
+		filling := !c.ooo.empty()
+		c.rcvBuf.WriteAt(c.rcvBuf.Len(), data)
+		next := c.ooo.advance(end)
+		n := int(next.Sub(c.rcvNxt))
+		c.rcvBuf.Commit(n)
+		c.rcvNxt = next
+		c.autotuneReceive(n, now)
+		if filling {
+			// A segment that fills a hole is acknowledged at once
+			// (RFC 5681 §4.2).
+			c.ackNow = true
+		} else {
+			c.ackData(len(data), now)
+		}
+	}
+	if c.oooFinSet && c.rcvNxt == c.oooFin {
+		fin = true
 	}
 
 	// Eighth: the FIN bit.
 	if fin {
 		c.rcvNxt++
 		c.finReceived = true
+		c.oooFinSet = false
 		c.ackNow = true
 		switch c.state {
 		case Established:
@@ -287,6 +359,37 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 			c.setState(TimeWait, now)
 		}
 	}
+}
+
+// maxQuickAcks is how many segments are acknowledged at once after the
+// connection starts, after a silence, or after a loss (Linux's
+// TCP_MAX_QUICKACKS).
+const maxQuickAcks = 16
+
+// ackData applies the delayed-ACK policy to in-order data (RFC 1122
+// §4.2.3.2, RFC 5681 §4.2): acknowledge at once while in quick-ACK mode
+// and at least every second full-sized segment; otherwise within
+// DelayedACK, unless data going out carries the ACK first.
+func (c *Conn) ackData(n int, now time.Time) {
+	c.rcvUnacked += n
+	switch {
+	case c.cfg.DelayedACK < 0, c.rcvUnacked > c.rcvMSS:
+		c.ackNow = true
+	case c.quickAcks > 0:
+		c.quickAcks--
+		c.ackNow = true
+	case c.delackAt.IsZero():
+		c.delackAt = now.Add(c.cfg.DelayedACK)
+	}
+}
+
+// noteDuplicate records a duplicate segment for a D-SACK block
+// (RFC 2883 §4) and acknowledges at once.
+func (c *Conn) noteDuplicate(start, end Value) {
+	if c.sackOK {
+		c.dsack, c.dsackPending = seqRange{start, end}, true
+	}
+	c.ackNow = true
 }
 
 // acceptable is the segment acceptability test of RFC 9293 §3.10.7.4.
@@ -325,7 +428,7 @@ func (c *Conn) processACK(seg *Segment, now time.Time) bool {
 	ack := seg.Ack
 	// RFC 9293 §3.10.7.4: "If the ACK acks something not yet sent
 	// (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and return."
-	// SND.NXT rewinds on a timeout, so "sent" is measured by SND.MAX.
+	// Sent is measured by SND.MAX.
 	if ack.GreaterThan(c.sndMax) {
 		c.challengeACK(now) // rate-limited, RFC 5961 §5.2 and §7
 		return false
@@ -337,12 +440,21 @@ func (c *Conn) processACK(seg *Segment, now time.Time) bool {
 		c.challengeACK(now)
 		return false
 	}
+	pipe := c.pipe()
+	var sacked uint32
+	if c.sackOK && seg.Options.NumSACK > 0 {
+		sacked = c.takeSACK(seg)
+	}
 	if ack.GreaterThan(c.sndUna) {
+		acked := ack.Sub(c.sndUna)
 		c.sndUna = ack
 		if c.sndNxt.LessThan(ack) {
 			c.sndNxt = ack
 		}
-		c.ackAdvanced(now)
+		c.sb.ackTo(ack)
+		c.dataAcked(seg, acked+sacked, pipe, now)
+	} else if c.isDupAck(seg, sacked) {
+		c.dupAck(now)
 	}
 	// Window update: only from a segment newer than the last one used
 	// (RFC 9293 §3.10.7.4), so an old reordered segment cannot shrink it.
@@ -352,26 +464,203 @@ func (c *Conn) processACK(seg *Segment, now time.Time) bool {
 	return true
 }
 
-// ackAdvanced is called when SND.UNA has moved forward: it frees the
-// acknowledged data, takes an RTT sample, and restarts or stops the
-// retransmission timer (RFC 6298 §5.2, §5.3).
-func (c *Conn) ackAdvanced(now time.Time) {
+// handshakeAcked is called when the ACK of our SYN arrives: it takes the
+// handshake's RTT sample and stops the retransmission timer.
+func (c *Conn) handshakeAcked(now time.Time) {
+	if c.rttTiming && c.sndUna.GreaterThanEq(c.rttSeq) {
+		c.sampleRTT(now.Sub(c.rttStart))
+	}
+	c.rttTiming = false
+	c.retries = 0
+	c.rtoAt = time.Time{}
+	c.highRxt, c.lostEnd, c.recoveryPoint = c.sndUna, c.sndUna, c.sndUna
+	c.progressAt = now
+}
+
+// dataAcked is called when SND.UNA has moved forward over acked bytes (and
+// the ACK SACKed some more): it frees the acknowledged data, takes an RTT
+// sample, moves loss recovery along, grows the congestion window, and
+// restarts or stops the retransmission timer (RFC 6298 §5.2, §5.3).
+func (c *Conn) dataAcked(seg *Segment, acked, pipe uint32, now time.Time) {
 	if c.sndUna.GreaterThan(c.bufSeq) {
-		acked := min(int(c.sndUna.Sub(c.bufSeq)), c.sendBuf.Len())
-		c.sendBuf.Discard(acked)
-		c.bufSeq = c.bufSeq.Add(uint32(acked))
+		n := min(int(c.sndUna.Sub(c.bufSeq)), c.sendBuf.Len())
+		c.sendBuf.Discard(n)
+		c.bufSeq = c.bufSeq.Add(uint32(n))
+	}
+	var rtt time.Duration
+	switch {
+	case c.tsOK && seg.Options.HasTimestamps && seg.Options.TSEcr != 0 && c.recovery == notRecovering:
+		// RFC 7323 §4.1 (RTTM): every ACK of new data gives a sample.
+		// Not during loss recovery, though: the echo there may be of a
+		// segment that waited out a timeout, and one inflated sample
+		// feeds back into an ever longer RTO (RFC 7323 §4.2 leaves the
+		// choice to the sender).
+		rtt = time.Duration(c.tsNow(now)-seg.Options.TSEcr) * time.Millisecond
+		rtt = max(rtt, time.Millisecond/2)
+	case c.rttTiming && c.sndUna.GreaterThanEq(c.rttSeq):
+		rtt = now.Sub(c.rttStart)
 	}
 	if c.rttTiming && c.sndUna.GreaterThanEq(c.rttSeq) {
-		c.rto.sample(now.Sub(c.rttStart))
 		c.rttTiming = false
+	}
+	if rtt > 0 {
+		c.sampleRTT(rtt)
 	}
 	c.retries = 0
 	c.persistAt = time.Time{}
+	c.progressAt = now
+	if c.highRxt.LessThan(c.sndUna) {
+		c.highRxt = c.sndUna
+	}
+	if c.lostEnd.LessThan(c.sndUna) {
+		c.lostEnd = c.sndUna
+	}
+	mss := uint32(c.sendMSS)
+	switch c.recovery {
+	case fastRecovery:
+		if c.sndUna.GreaterThanEq(c.recoveryPoint) {
+			// RFC 6582 §3.2 step 6 / RFC 6675 §5: a full acknowledgment
+			// ends recovery; cwnd goes to ssthresh.
+			c.recovery = notRecovering
+			c.dupAcks = 0
+			c.cc.OnRecoveryExit(now)
+			break
+		}
+		// A partial acknowledgment (RFC 6582 §3.2 step 5): the segment
+		// now at SND.UNA is lost too; retransmit it (unless it already
+		// was, in this episode).
+		c.dupAcks = max(0, c.dupAcks-int((acked+mss-1)/mss))
+		if end := c.sndUna.Add(min(mss, c.sndMax.Sub(c.sndUna))); end.GreaterThan(c.lostEnd) {
+			c.lostEnd = end
+		}
+	case lossRecovery:
+		if c.sndUna.GreaterThanEq(c.recoveryPoint) {
+			c.recovery = notRecovering
+			c.dupAcks = 0
+		}
+		c.growCwnd(acked, rtt, pipe, now)
+	default:
+		c.dupAcks = 0
+		c.growCwnd(acked, rtt, pipe, now)
+	}
 	if c.sndUna == c.sndMax {
 		c.rtoAt = time.Time{}
 	} else {
-		c.rtoAt = now.Add(c.rto.rto)
+		c.rtoAt = c.rtoDeadline(now)
 	}
+}
+
+// growCwnd reports acknowledged data to the congestion controller, and
+// lets the send buffer grow with the window (as Linux's
+// tcp_sndbuf_expand), so a buffer-limited sender can fill the path.
+func (c *Conn) growCwnd(acked uint32, rtt time.Duration, pipe uint32, now time.Time) {
+	// One Ack lives in the Conn: a local one would escape to the heap
+	// through the interface on every ACK.
+	a := &c.ccAck
+	*a = cc.Ack{
+		Now:        now,
+		Acked:      int(acked),
+		RTT:        rtt,
+		SRTT:       c.rto.srtt,
+		MinRTT:     c.minRTT,
+		InFlight:   int(pipe),
+		SndUna:     uint32(c.sndUna),
+		SndNxt:     uint32(c.sndMax),
+		AppLimited: c.appLimited,
+	}
+	c.cc.OnAck(a)
+	if !c.sndBufLocked {
+		if want := 2 * c.cc.Cwnd(); want > c.sendBuf.Cap() && c.sendBuf.Cap() < c.cfg.MaxSendBufferSize {
+			size := min(max(want, 2*c.sendBuf.Cap()), c.cfg.MaxSendBufferSize)
+			c.sendBuf.Resize(size, c.sendBuf.Len())
+		}
+	}
+}
+
+// isDupAck reports whether seg is a duplicate acknowledgment: for a SACK
+// connection one that SACKs new data (RFC 6675 §2), otherwise the
+// classic definition of RFC 5681 §2 — no data, no SYN or FIN, the same
+// window, and data outstanding.
+func (c *Conn) isDupAck(seg *Segment, sacked uint32) bool {
+	if seg.Ack != c.sndUna || c.sndUna == c.sndMax {
+		return false
+	}
+	if c.sackOK {
+		return sacked > 0
+	}
+	return seg.PayloadLen() == 0 && seg.Flags&(wire.FlagSYN|wire.FlagFIN) == 0 &&
+		c.scaledWindow(seg) == c.sndWnd
+}
+
+// dupAck counts a duplicate ACK and enters fast recovery at the third
+// (RFC 5681 §3.2) or as soon as the scoreboard shows a loss (RFC 6675 §5).
+// Before that, each one lets a new segment out (limited transmit,
+// RFC 3042), which pipe accounts for.
+func (c *Conn) dupAck(now time.Time) {
+	c.dupAcks++
+	if c.recovery != notRecovering {
+		return
+	}
+	lost := c.dupAcks >= dupThresh
+	if c.sackOK {
+		lost = lost || c.sb.lostBelow(c.sndUna, c.sendMSS) != c.sndUna
+	} else if !c.sndUna.GreaterThan(c.recoveryPoint) {
+		// RFC 6582 §3.2 step 2: duplicate ACKs that do not cover more
+		// than the last recovery's end may be echoes of its
+		// retransmissions; do not start another.
+		lost = false
+	}
+	if lost {
+		c.enterRecovery(now)
+	}
+}
+
+// enterRecovery starts fast retransmit and fast recovery (RFC 5681 §3.2,
+// RFC 6582, RFC 6675 §5): ssthresh and cwnd come down, and the first
+// segment deemed lost is retransmitted at once, whatever cwnd says.
+func (c *Conn) enterRecovery(now time.Time) {
+	c.recovery = fastRecovery
+	c.recoveryPoint = c.sndMax
+	c.highRxt = c.sndUna
+	c.lostEnd = c.sndUna.Add(min(uint32(c.sendMSS), c.sndMax.Sub(c.sndUna)))
+	c.cc.OnCongestion(now, int(c.sndMax.Sub(c.sndUna)))
+	c.rttTiming = false // Karn: the timed segment may be among those resent
+	c.retransmitLost(now)
+}
+
+// takeSACK folds the SACK blocks of seg into the scoreboard and returns
+// how many bytes they newly covered. A first block below the cumulative
+// ACK, or inside the second block, is a D-SACK (RFC 2883 §4): it reports a
+// duplicate, not new data, and is counted. Blocks outside SND.UNA..SND.MAX
+// are ignored: they cannot be true.
+func (c *Conn) takeSACK(seg *Segment) uint32 {
+	o := &seg.Options
+	low := c.sndUna
+	if seg.Ack.GreaterThan(low) {
+		low = seg.Ack
+	}
+	var newly uint32
+	for i := 0; i < int(o.NumSACK); i++ {
+		start, end := Value(o.SACKBlocks[i].Left), Value(o.SACKBlocks[i].Right)
+		if !start.LessThan(end) {
+			continue
+		}
+		if i == 0 {
+			if end.LessThanEq(seg.Ack) || o.NumSACK > 1 &&
+				Value(o.SACKBlocks[1].Left).LessThanEq(start) && end.LessThanEq(Value(o.SACKBlocks[1].Right)) {
+				c.dsacksReceived++
+				continue
+			}
+		}
+		if end.GreaterThan(c.sndMax) || end.LessThanEq(low) {
+			continue
+		}
+		if start.LessThan(low) {
+			start = low
+		}
+		newly += c.sb.add(start, end)
+	}
+	return newly
 }
 
 // finAcked reports whether our FIN has been sent and acknowledged.
@@ -382,19 +671,20 @@ func (c *Conn) finAcked() bool {
 // updateWindow records the peer's window from seg (SND.WND, SND.WL1,
 // SND.WL2 of RFC 9293 §3.10.7.4).
 func (c *Conn) updateWindow(seg *Segment) {
-	c.sndWnd = uint32(seg.Window)
+	c.sndWnd = c.scaledWindow(seg)
 	c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
 	c.sndWl1 = seg.Seq
 	c.sndWl2 = seg.Ack
 }
 
-// takePeerOptions applies the options of the peer's SYN.
-func (c *Conn) takePeerOptions(seg *Segment) {
-	mss := defaultMSS
-	if seg.Options.HasMSS {
-		mss = max(int(seg.Options.MSS), minMSS)
+// scaledWindow returns the window seg offers, in bytes: the field shifted
+// by the peer's window scale, except in a SYN, whose window is never scaled
+// (RFC 7323 §2.2).
+func (c *Conn) scaledWindow(seg *Segment) uint32 {
+	if seg.Flags&wire.FlagSYN != 0 {
+		return uint32(seg.Window)
 	}
-	c.sendMSS = min(mss, c.cfg.MSS)
+	return uint32(seg.Window) << c.sndWscale
 }
 
 // reset handles an acceptable RST (RFC 9293 §3.10.7.4, second step).

@@ -449,7 +449,8 @@ func TestTraceOfActiveOpen(t *testing.T) {
 			t.Errorf("event %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	if s := h.events[1].Seg; s.Seq != 1000 || s.OptionsLen != 4 {
-		t.Errorf("traced SYN seq %d with %d option bytes, want 1000 and 4 (MSS)", s.Seq, s.OptionsLen)
+	// <mss 1460,sackOK,TS val … ecr 0,nop,wscale 7>, as Linux's SYN.
+	if s := h.events[1].Seg; s.Seq != 1000 || s.OptionsLen != 20 {
+		t.Errorf("traced SYN seq %d with %d option bytes, want 1000 and 20", s.Seq, s.OptionsLen)
 	}
 }

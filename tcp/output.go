@@ -7,19 +7,18 @@ import (
 	"github.com/seqack/seqack/wire"
 )
 
-// maxWindow is the largest window the 16-bit field can carry without
-// window scaling (RFC 7323), which this engine does not negotiate yet.
+// maxWindow is the largest value of the 16-bit window field.
 const maxWindow = 65535
 
-// sendSYN sends our SYN (in SYN_SENT) or SYN-ACK (in SYN_RCVD), with the MSS
-// option (RFC 9293 §3.7.1), and arms the retransmission timer.
+// sendSYN sends our SYN (in SYN_SENT) or SYN-ACK (in SYN_RCVD), with its
+// options, and arms the retransmission timer.
 func (c *Conn) sendSYN(now time.Time, retransmit bool) {
 	seg := c.scratch(Segment{Seq: c.iss, Flags: wire.FlagSYN})
 	if c.state == SynReceived {
 		seg.Flags |= wire.FlagACK
 		seg.Ack = c.rcvNxt
 	}
-	seg.Options.MSS, seg.Options.HasMSS = uint16(min(c.cfg.MSS, 65535)), true
+	c.synOptions(&seg.Options, now)
 	seg.Retransmit = retransmit || c.sndMax != c.iss
 	c.transmit(seg, now)
 	c.sndNxt = c.iss + 1
@@ -30,73 +29,139 @@ func (c *Conn) sendSYN(now time.Time, retransmit bool) {
 	c.rtoAt = now.Add(c.rto.rto)
 }
 
-// output sends whatever the state, the send buffer and the peer's window
-// allow, then a bare ACK if one is still owed (RFC 9293 §3.8.6, §3.10.2).
+// output sends whatever the state, the send buffer, the peer's window and
+// the congestion window allow, then a bare ACK if one is still owed
+// (RFC 9293 §3.8.6, §3.10.2).
 func (c *Conn) output(now time.Time) {
 	switch c.state {
 	case Established, CloseWait, FinWait1, Closing, LastAck:
-		c.sendData(now, false)
+		c.sendData(now)
 	}
 	if c.ackNow && c.state != Closed && c.state != Listen && c.state != SynSent {
 		c.sendACK(now)
 	}
 }
 
-// sendData sends segments from SND.NXT while there is data (or a FIN) and
-// window for it. With once set, it sends at most one segment and ignores
-// the window: that is the retransmission of the oldest unacknowledged
-// segment after a timeout (RFC 6298 §5.4).
-func (c *Conn) sendData(now time.Time, once bool) {
-	dataEnd := c.bufSeq.Add(uint32(c.sendBuf.Len()))
-	for c.sndNxt.LessThanEq(dataEnd) {
-		off := int(c.sndNxt.Sub(c.bufSeq))
-		avail := c.sendBuf.Len() - off
-		n := min(avail, c.sendMSS)
-		if !once {
-			usable := 0
-			if wndEnd := c.sndUna.Add(c.sndWnd); wndEnd.GreaterThan(c.sndNxt) {
-				usable = int(wndEnd.Sub(c.sndNxt))
-			}
-			n = min(n, usable)
+// sendData sends segments while the windows allow: first retransmissions
+// of segments deemed lost during recovery (RFC 6675 §4 NextSeg rule 1),
+// then new data from SND.NXT (rule 2). Every segment must fit in
+// cwnd - pipe (RFC 5681, RFC 6675), and new data in the peer's window too.
+func (c *Conn) sendData(now time.Time) {
+	mss := uint32(c.sendMSS)
+	c.appLimited = false
+	for {
+		pipe := c.pipe()
+		room := uint32(0)
+		if cwnd := uint32(c.cc.Cwnd()); cwnd > pipe {
+			room = cwnd - pipe
 		}
-		// The FIN goes with the last data (or alone) once all data is
-		// out; like Linux, it is sent even into a closed window, since it
-		// carries no data.
-		fin := c.finQueued && off+n == c.sendBuf.Len()
-		if n == 0 && !fin {
-			if avail > 0 && c.sndUna == c.sndMax && c.persistAt.IsZero() {
-				// Data waits on a zero window with nothing in flight:
-				// probe it (RFC 9293 §3.8.6.1).
-				c.persistRTO = c.rto.rto
-				c.persistAt = now.Add(c.persistRTO)
+		if s, e, ok := c.nextLost(); ok {
+			if room < min(mss, e.Sub(s)) {
+				return
 			}
+			n := c.sendAt(s, min(int(e.Sub(s)), c.sendMSS), true, now)
+			if n == 0 {
+				return // nothing left to resend (cannot happen; never spin)
+			}
+			c.highRxt = s.Add(n)
+			continue
+		}
+
+		dataEnd := c.bufSeq.Add(uint32(c.sendBuf.Len()))
+		avail := uint32(0)
+		if dataEnd.GreaterThan(c.sndNxt) {
+			avail = dataEnd.Sub(c.sndNxt)
+		}
+		finToSend := c.finQueued && !c.sndMax.GreaterThan(dataEnd)
+		if avail == 0 && !finToSend {
+			c.appLimited = true
 			return
 		}
-		seg := c.scratch(Segment{Seq: c.sndNxt, Flags: wire.FlagACK})
-		seg.Payload, seg.PayloadWrap = c.sendBuf.Peek(off, n)
-		if n > 0 && off+n == c.sendBuf.Len() {
-			seg.Flags |= wire.FlagPSH
+		if avail > 0 && c.sndUna == c.sndMax && !c.lastSendAt.IsZero() && now.Sub(c.lastSendAt) > c.rto.rto {
+			// RFC 5681 §4.1, RFC 7661: after an idle period longer than
+			// the RTO, the window the ACK clock no longer vouches for is
+			// cut back before sending again.
+			c.cc.OnIdle(now, now.Sub(c.lastSendAt), c.rto.rto)
+			continue
 		}
+		usable := uint32(0)
+		if wndEnd := c.sndUna.Add(c.sndWnd); wndEnd.GreaterThan(c.sndNxt) {
+			usable = wndEnd.Sub(c.sndNxt)
+		}
+		n := min(avail, mss)
+		if n > usable {
+			// Limited by the peer's window. Sender-side silly window
+			// syndrome avoidance (RFC 1122 §4.2.3.4): send a short
+			// segment only if it is at least half the largest window the
+			// peer has offered; otherwise wait for the window to open, or
+			// for the persist timer (the "override timeout") if nothing
+			// is in flight to bring an ACK.
+			if usable == 0 || usable < c.maxSndWnd/2 {
+				if c.sndUna == c.sndMax && c.persistAt.IsZero() {
+					c.persistRTO = c.rto.rto
+					c.persistAt = now.Add(c.persistRTO)
+				}
+				return
+			}
+			n = usable
+		}
+		if n > room && pipe > 0 {
+			return // the congestion window is full
+		}
+		// Nagle (RFC 896, RFC 1122 §4.2.3.4): with it on, a segment
+		// shorter than the MSS waits while data is unacknowledged, unless
+		// the application has closed (the FIN pushes it, as in Linux).
+		if !c.noDelay && n < mss && n == avail && !c.finQueued && c.sndUna != c.sndMax {
+			return
+		}
+		fin := finToSend && n == avail
+		if n == 0 && !fin {
+			return
+		}
+		if c.sndUna == c.sndMax {
+			c.progressAt = now
+		}
+		c.sendAt(c.sndNxt, int(n), fin, now)
 		if fin {
-			seg.Flags |= wire.FlagFIN
-		}
-		seg.Retransmit = c.sndNxt.LessThan(c.sndMax)
-		c.transmit(seg, now)
-		c.sndNxt = c.sndNxt.Add(seg.Len())
-		if c.sndNxt.GreaterThan(c.sndMax) {
-			c.sndMax = c.sndNxt
-		}
-		if !seg.Retransmit && !c.rttTiming {
-			c.startRTT(c.sndNxt, now)
-		}
-		if c.rtoAt.IsZero() {
-			c.rtoAt = now.Add(c.rto.rto)
-		}
-		c.persistAt = time.Time{}
-		if once || fin {
 			return
 		}
 	}
+}
+
+// sendAt sends one segment of at most n data bytes from seq, with the FIN
+// if finOK and the segment reaches the end of the data, and returns the
+// sequence space it took. A segment below SND.MAX is a retransmission.
+func (c *Conn) sendAt(seq Value, n int, finOK bool, now time.Time) uint32 {
+	off := int(seq.Sub(c.bufSeq))
+	// SACK blocks riding on the segment take room from its payload, as in
+	// Linux's tcp_current_mss: the packet must still fit the path.
+	n = max(min(n, c.sendBuf.Len()-off, c.sendMSS-c.sackSpace()), 0)
+	seg := c.scratch(Segment{Seq: seq, Flags: wire.FlagACK})
+	seg.Payload, seg.PayloadWrap = c.sendBuf.Peek(off, n)
+	if n > 0 && off+n == c.sendBuf.Len() {
+		seg.Flags |= wire.FlagPSH
+	}
+	if finOK && c.finQueued && off+n == c.sendBuf.Len() {
+		seg.Flags |= wire.FlagFIN
+	}
+	seg.Retransmit = seq.LessThan(c.sndMax)
+	c.transmit(seg, now)
+	end := seq.Add(seg.Len())
+	if end.GreaterThan(c.sndNxt) {
+		c.sndNxt = end
+	}
+	if end.GreaterThan(c.sndMax) {
+		c.sndMax = end
+	}
+	if !seg.Retransmit && !c.rttTiming {
+		c.startRTT(end, now)
+	}
+	if c.rtoAt.IsZero() {
+		c.rtoAt = c.rtoDeadline(now)
+	}
+	c.persistAt = time.Time{}
+	c.lastSendAt = now
+	return seg.Len()
 }
 
 // startRTT times the segment that ends at end (RFC 6298 §3: one at a
@@ -108,9 +173,9 @@ func (c *Conn) startRTT(end Value, now time.Time) {
 }
 
 // sendACK sends a bare acknowledgment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>,
-// where SND.NXT is the highest sequence number sent (SND.MAX): after a
-// timeout our SND.NXT has gone back, and the peer (Linux, for one) drops a
-// segment that ends below its RCV.NXT together with the ACK it carries.
+// where SND.NXT is the highest sequence number sent (SND.MAX): the peer
+// (Linux, for one) drops a segment that ends below its RCV.NXT together
+// with the ACK it carries.
 func (c *Conn) sendACK(now time.Time) {
 	c.transmit(c.scratch(Segment{Seq: c.sndMax, Flags: wire.FlagACK}), now)
 }
@@ -138,17 +203,31 @@ func (c *Conn) scratch(s Segment) *Segment {
 	return &c.txSeg
 }
 
-// transmit fills in the acknowledgment (on every segment with the ACK
-// bit but a reset, whose numbers its caller chose as RFC 9293 prescribes)
-// and the window (on every segment but a reset), reports the segment, and
-// hands it to the Sender.
+// transmit completes a segment and hands it to the Sender. On every
+// segment but a reset it fills in the window and the options every segment
+// carries: timestamps once negotiated (RFC 7323 §3.2), and SACK blocks on
+// ACKs while out-of-order data is held (RFC 2018 §4). On every segment with
+// the ACK bit but a reset (whose numbers its caller chose as RFC 9293
+// prescribes) it fills in the acknowledgment, which settles any ACK owed.
 func (c *Conn) transmit(seg *Segment, now time.Time) {
+	if seg.Flags&wire.FlagRST == 0 {
+		if seg.Flags&wire.FlagSYN == 0 {
+			if c.tsOK {
+				o := &seg.Options
+				o.HasTimestamps, o.TSVal, o.TSEcr = true, c.tsNow(now), c.tsRecent
+			}
+			if c.sackOK && seg.Flags&wire.FlagACK != 0 && (c.dsackPending || !c.ooo.empty()) {
+				c.sackBlocks(&seg.Options)
+			}
+		}
+		seg.Window = c.advertise(seg.Flags&wire.FlagSYN != 0)
+	}
 	if seg.Flags&(wire.FlagACK|wire.FlagRST) == wire.FlagACK {
 		seg.Ack = c.rcvNxt
 		c.ackNow = false
-	}
-	if seg.Flags&wire.FlagRST == 0 {
-		seg.Window = c.advertise()
+		c.delackAt = time.Time{}
+		c.rcvUnacked = 0
+		c.lastAckSent = c.rcvNxt
 	}
 	seg.Tag = 0
 	c.out.SendSegment(c.id, seg) // may set seg.Tag
@@ -157,31 +236,59 @@ func (c *Conn) transmit(seg *Segment, now time.Time) {
 	}
 }
 
-// advertise returns the window to put in an outgoing segment and records
-// its right edge. The edge never moves left (RFC 9293 §3.8.6), and moves
-// right only by a worthwhile amount (receiver-side silly window syndrome
-// avoidance, RFC 1122 §4.2.3.3).
-func (c *Conn) advertise() uint16 {
-	if c.state == SynSent {
-		// RCV.NXT is not known yet: offer the whole buffer.
-		return uint16(min(c.rcvBuf.Free(), maxWindow))
+// maxAdvertised returns the largest window the connection can advertise:
+// 65535 bytes, shifted by our window scale once that is agreed.
+func (c *Conn) maxAdvertised() int { return maxWindow << c.rcvWscale }
+
+// advertise returns the window field for an outgoing segment and records
+// the window's right edge. The edge never moves left (RFC 9293 §3.8.6),
+// and moves right only by a worthwhile amount (receiver-side silly window
+// syndrome avoidance, RFC 1122 §4.2.3.3). The window of a SYN is never
+// scaled (RFC 7323 §2.2).
+func (c *Conn) advertise(syn bool) uint16 {
+	if syn {
+		w := min(c.rcvBuf.Free(), maxWindow)
+		if c.state == SynReceived {
+			c.rcvAdvEdge = c.rcvNxt.Add(uint32(w))
+		}
+		return uint16(w)
 	}
 	if c.windowWorthAdvertising() {
-		c.rcvAdvEdge = c.rcvNxt.Add(uint32(min(c.rcvBuf.Free(), maxWindow)))
+		// The edge sits on a multiple of the scale unit, so the peer
+		// computes the same edge from the field as we record.
+		w := uint32(min(c.rcvBuf.Free(), c.maxAdvertised()))
+		c.rcvAdvEdge = c.rcvNxt.Add(w &^ (1<<c.rcvWscale - 1))
 	}
-	return uint16(c.receiveWindow())
+	// Round up: rounding down would move the edge the peer computes left.
+	unit := uint32(1)<<c.rcvWscale - 1
+	return uint16(min((c.receiveWindow()+unit)>>c.rcvWscale, maxWindow))
 }
 
 // windowWorthAdvertising reports whether the free buffer space would move
 // the window's right edge by at least min(buffer/2, MSS) (RFC 1122
 // §4.2.3.3), or open a window that is now closed.
 func (c *Conn) windowWorthAdvertising() bool {
-	edge := c.rcvNxt.Add(uint32(min(c.rcvBuf.Free(), maxWindow)))
+	edge := c.rcvNxt.Add(uint32(min(c.rcvBuf.Free(), c.maxAdvertised())))
 	if !edge.GreaterThan(c.rcvAdvEdge) {
 		return false
 	}
 	step := uint32(min(c.rcvBuf.Cap()/2, c.cfg.MSS))
 	return edge.Sub(c.rcvAdvEdge) >= step || c.receiveWindow() == 0 && c.rcvBuf.Free() >= min(c.rcvBuf.Cap(), c.cfg.MSS)
+}
+
+// windowUpdateWorthSending reports whether reading has freed enough room
+// to send a window update of its own rather than wait for the next ACK:
+// when the window offered has fallen to half the buffer or less and the
+// new one would be at least twice as large (as Linux's tcp_cleanup_rbuf),
+// and the move is worth it by RFC 1122 §4.2.3.3.
+func (c *Conn) windowUpdateWorthSending() bool {
+	if !c.windowWorthAdvertising() {
+		return false
+	}
+	cur := c.receiveWindow()
+	clamp := uint32(min(c.rcvBuf.Cap(), c.maxAdvertised()))
+	next := uint32(min(c.rcvBuf.Free(), c.maxAdvertised()))
+	return 2*cur <= clamp && next >= 2*cur
 }
 
 // traceSegment reports a segment sent or received.

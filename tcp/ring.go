@@ -1,11 +1,13 @@
 package tcp
 
-// ring is a fixed-capacity byte FIFO. The send buffer keeps unacknowledged
-// and unsent data in one; the receive buffer keeps data the application has
-// not read yet. Its memory is allocated by the first Write, so a connection
-// that is idle, half-open or only sending costs no buffer it does not use.
+// ring is a byte FIFO of bounded capacity. The send buffer keeps
+// unacknowledged and unsent data in one; the receive buffer keeps data the
+// application has not read yet, and, beyond it, out-of-order data at the
+// offsets where it belongs (WriteAt), so that reassembly needs no memory of
+// its own. Its memory is allocated by the first write, so a connection that
+// is idle, half-open or only sending costs no buffer it does not use.
 type ring struct {
-	buf  []byte // nil until the first Write
+	buf  []byte // nil until the first write
 	size int    // capacity
 	head int    // index of the first byte
 	n    int    // bytes stored
@@ -24,23 +26,31 @@ func (r *ring) Free() int { return r.size - r.n }
 
 // Write appends as much of p as fits and returns how much that was.
 func (r *ring) Write(p []byte) int {
-	if r.buf == nil && len(p) > 0 && r.size > 0 {
+	n := r.WriteAt(r.n, p)
+	r.n += n
+	return n
+}
+
+// WriteAt copies as much of p as fits into the ring starting off bytes
+// after its first byte, without changing Len, and returns how much that
+// was. Bytes between Len and off keep what they held. Commit makes written
+// bytes part of the contents.
+func (r *ring) WriteAt(off int, p []byte) int {
+	if off < 0 || off >= r.size || len(p) == 0 {
+		return 0
+	}
+	if r.buf == nil {
 		r.buf = make([]byte, r.size)
 	}
-	total := 0
-	for len(p) > 0 && r.n < len(r.buf) {
-		tail := (r.head + r.n) % len(r.buf)
-		end := len(r.buf)
-		if tail < r.head {
-			end = r.head
-		}
-		c := copy(r.buf[tail:end], p)
-		r.n += c
-		total += c
-		p = p[c:]
-	}
-	return total
+	p = p[:min(len(p), r.size-off)]
+	start := (r.head + off) % len(r.buf)
+	c := copy(r.buf[start:], p)
+	copy(r.buf, p[c:])
+	return len(p)
 }
+
+// Commit extends the contents by n bytes already placed with WriteAt.
+func (r *ring) Commit(n int) { r.n = min(r.n+n, r.size) }
 
 // Read moves up to len(p) bytes out of the ring into p.
 func (r *ring) Read(p []byte) int {
@@ -68,10 +78,38 @@ func (r *ring) Peek(off, n int) (first, second []byte) {
 // Discard drops the first n bytes.
 func (r *ring) Discard(n int) {
 	n = min(n, r.n)
-	r.n -= n
-	if r.n == 0 {
-		r.head = 0
+	if n == 0 {
 		return
 	}
+	r.n -= n
+	// The head moves even when the ring empties: out-of-order bytes
+	// beyond the contents (WriteAt) stay where they were put.
 	r.head = (r.head + n) % len(r.buf)
+}
+
+// Resize changes the capacity to size, keeping the first keep bytes of the
+// ring's space (its contents and any out-of-order bytes beyond them). keep
+// must be at least Len and at most size.
+func (r *ring) Resize(size, keep int) {
+	if size == r.size {
+		return
+	}
+	if r.buf == nil {
+		r.size = size
+		return
+	}
+	nb := make([]byte, size)
+	keep = min(keep, r.size, size)
+	start := r.head
+	c := copy(nb[:keep], r.buf[start:])
+	copy(nb[c:keep], r.buf)
+	r.buf, r.size, r.head = nb, size, 0
+}
+
+// Release frees the ring's memory when it holds nothing, so an idle
+// connection keeps no buffer; the next write allocates it again.
+func (r *ring) Release() {
+	if r.n == 0 {
+		r.buf, r.head = nil, 0
+	}
 }

@@ -11,7 +11,7 @@ import (
 // time if no timer is running.
 func (c *Conn) Deadline() time.Time {
 	var d time.Time
-	for _, t := range [...]time.Time{c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At} {
+	for _, t := range [...]time.Time{c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At, c.delackAt, c.keepAliveAt()} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -41,6 +41,17 @@ func (c *Conn) HandleTimer(now time.Time) {
 		c.timerFired("persist", now)
 		c.probeWindow(now)
 	}
+	if due(c.keepAliveAt(), now) {
+		c.timerFired("keepalive", now)
+		c.keepAlive(now)
+	}
+	if due(c.delackAt, now) {
+		c.delackAt = time.Time{}
+		c.timerFired("delayed-ack", now)
+		if c.state != Closed {
+			c.sendACK(now)
+		}
+	}
 }
 
 func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
@@ -52,8 +63,11 @@ func (c *Conn) timerFired(name string, now time.Time) {
 }
 
 // retransmitTimeout is RFC 6298 §5.4–5.6: retransmit the earliest
-// unacknowledged segment, back the timer off, restart it. After too many
-// expiries without progress the connection fails with ETIMEDOUT.
+// unacknowledged segment, back the timer off, restart it. Everything
+// outstanding is then deemed lost and resent in order as the congestion
+// window, down to one segment (RFC 5681 §3.1), grows again; bytes the peer
+// has SACKed are skipped (RFC 6675 §5.1). After too many expiries without
+// progress, or past the user timeout, the connection fails with ETIMEDOUT.
 func (c *Conn) retransmitTimeout(now time.Time) {
 	limit := c.cfg.Retries
 	switch c.state {
@@ -62,7 +76,7 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 	case SynReceived:
 		limit = c.cfg.SynAckRetries
 	}
-	if c.retries >= limit {
+	if c.retries >= limit || c.userTimedOut(now) {
 		c.fail(c.timeoutError(), now)
 		return
 	}
@@ -78,32 +92,49 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 	if c.sndUna == c.sndMax {
 		return // nothing outstanding
 	}
-	// Go back to the oldest unacknowledged byte; later ACKs pull the rest
-	// out again from there.
-	c.sndNxt = c.sndUna
-	c.sendData(now, true)
-	c.rtoAt = now.Add(c.rto.rto)
+	if c.retries > 1 {
+		// A second timeout for the same data: the peer may have
+		// discarded what it SACKed (reneging, RFC 2018 §8); resend it all.
+		c.sb.reset()
+	}
+	if c.recovery != lossRecovery || c.retries == 1 {
+		c.cc.OnRTO(now, int(c.sndMax.Sub(c.sndUna)))
+	}
+	c.recovery = lossRecovery
+	c.recoveryPoint = c.sndMax
+	c.highRxt = c.sndUna
+	c.lostEnd = c.sndMax
+	c.dupAcks = 0
+	c.retransmitLost(now)
+	c.rtoAt = c.rtoDeadline(now)
 }
 
-// probeWindow sends a zero-window probe: a segment below the window that
-// the peer must answer with an ACK carrying its current window
-// (RFC 9293 §3.8.6.1; the form Linux uses). The probe interval backs off
-// like the retransmission timer; probing never gives up while the peer
-// answers.
+// probeWindow runs when the persist timer expires. On a zero window it
+// sends a probe: a segment below the window that the peer must answer with
+// an ACK carrying its current window (RFC 9293 §3.8.6.1; the form Linux
+// uses). On a window too small to be worth a segment, it sends what fits
+// (the override timeout of RFC 1122 §4.2.3.4). The interval backs off like
+// the retransmission timer; probing never gives up while the peer answers.
 //
 // A peer that stops answering is another matter: after Retries probes with
 // no ACK in between (fewer, 8, once the application has closed, as Linux's
 // tcp_orphan_retries), the connection fails with ETIMEDOUT, as Linux's
 // tcp_probe_timer does.
 func (c *Conn) probeWindow(now time.Time) {
-	if c.sndWnd > 0 || c.sendBuf.Len() == int(c.sndNxt.Sub(c.bufSeq)) {
+	if !c.state.synchronized() || c.sendBuf.Len() == int(c.sndNxt.Sub(c.bufSeq)) {
 		return
+	}
+	if c.sndWnd > 0 {
+		if wndEnd := c.sndUna.Add(c.sndWnd); wndEnd.GreaterThan(c.sndNxt) {
+			c.sendAt(c.sndNxt, min(int(wndEnd.Sub(c.sndNxt)), c.sendMSS), false, now)
+			return
+		}
 	}
 	limit := c.cfg.Retries
 	if c.readClosed {
 		limit = min(limit, orphanRetries)
 	}
-	if c.probes >= limit {
+	if c.probes >= limit || c.userTimedOut(now) {
 		c.fail(c.timeoutError(), now)
 		return
 	}
@@ -111,4 +142,30 @@ func (c *Conn) probeWindow(now time.Time) {
 	c.transmit(c.scratch(Segment{Seq: c.sndUna - 1, Flags: wire.FlagACK}), now)
 	c.persistRTO = min(2*c.persistRTO, c.cfg.MaxRTO)
 	c.persistAt = now.Add(c.persistRTO)
+}
+
+// keepAliveAt returns when the next keep-alive probe is due: KeepAliveIdle
+// after the last segment from the peer, then every KeepAliveInterval
+// (RFC 1122 §4.2.3.6). Probes run only on an open connection with nothing
+// outstanding: otherwise the retransmission or persist timer watches the
+// peer.
+func (c *Conn) keepAliveAt() time.Time {
+	if c.kaIdle <= 0 || (c.state != Established && c.state != CloseWait) ||
+		c.sndUna != c.sndMax || !c.persistAt.IsZero() || c.lastRecvAt.IsZero() {
+		return time.Time{}
+	}
+	return c.lastRecvAt.Add(c.kaIdle + time.Duration(c.kaProbes)*c.kaInterval)
+}
+
+// keepAlive sends a keep-alive probe, <SEQ=SND.NXT-1><ACK=RCV.NXT>, with
+// no data (the form Linux uses; RFC 1122 §4.2.3.6 allows one byte), which
+// the peer answers with an ACK; after KeepAliveCount probes without an
+// answer the connection fails with ETIMEDOUT.
+func (c *Conn) keepAlive(now time.Time) {
+	if c.kaProbes >= c.kaCount || c.userTimedOut(now) && c.kaProbes > 0 {
+		c.fail(c.timeoutError(), now)
+		return
+	}
+	c.kaProbes++
+	c.transmit(c.scratch(Segment{Seq: c.sndMax - 1, Flags: wire.FlagACK}), now)
 }

@@ -310,7 +310,9 @@ func TestConfigDefaults(t *testing.T) {
 	}{
 		{"MSS", d.MSS, 1460},
 		{"SendBufferSize", d.SendBufferSize, 256 << 10},
-		{"ReceiveBufferSize", d.ReceiveBufferSize, 64 << 10},
+		{"ReceiveBufferSize", d.ReceiveBufferSize, 128 << 10},
+		{"MaxSendBufferSize", d.MaxSendBufferSize, 4 << 20},
+		{"MaxReceiveBufferSize", d.MaxReceiveBufferSize, 6 << 20},
 		{"MSL", d.MSL, 30 * time.Second},
 		{"FinWait2Timeout", d.FinWait2Timeout, 60 * time.Second},
 		{"InitialRTO", d.InitialRTO, time.Second},

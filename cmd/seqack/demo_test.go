@@ -38,7 +38,7 @@ func TestDemo(t *testing.T) {
 				"10.0.0.1:", "10.0.0.2:80",
 				": " + tc.client + "\n",
 				"10.0.0.2:80: " + tc.server + "\n",
-				"[S] seq ", "[S.] seq ", "<mss 1460>", "length 4", "(2MSL timer expired)",
+				"[S] seq ", "[S.] seq ", "<mss 1460,sackOK,TS val ", ",nop,wscale 7>", "length 4", "(2MSL timer expired)",
 				"this demo uses --msl 20ms, so it lasted 40ms",
 			} {
 				if !strings.Contains(s, want) {
