@@ -17,19 +17,20 @@ type Conn struct {
 	s  *Stack
 	id tcp.ID
 
-	mu        sync.Mutex // guards everything below, and the engine
-	tcb       *tcp.Conn
-	txq       []*packetBuf  // segments the engine emitted, not yet written
-	pkts      [][]byte      // scratch for writing txq
-	readWake  chan struct{} // closed when Read can proceed
-	writeWake chan struct{} // closed when Write can proceed
-	anyWake   chan struct{} // closed at every event (Dial, Close with linger)
-	timerAt   time.Time     // the deadline this Conn has in the timer queue
-	listener  *Listener     // the listener that spawned it, until it is queued
-	queued    bool          // handed to (or dropped by) its listener
-	removed   bool          // gone from the stack's table
-	closed    bool          // the user called Close
-	linger    int           // seconds; -1: close in the background (the default)
+	mu            sync.Mutex // guards everything below, and the engine
+	tcb           *tcp.Conn
+	txq           []*packetBuf  // segments the engine emitted, not yet written
+	pkts          [][]byte      // scratch for writing txq
+	readWake      chan struct{} // closed when Read can proceed
+	writeWake     chan struct{} // closed when Write can proceed
+	anyWake       chan struct{} // closed at every event (Dial, Close with linger)
+	timerAt       time.Time     // the deadline this Conn has in the timer queue
+	listener      *Listener     // the listener that spawned it, until it is queued
+	queued        bool          // handed to (or dropped by) its listener
+	removed       bool          // gone from the stack's table
+	closed        bool          // the user called Close
+	linger        int           // seconds; -1: close in the background (the default)
+	keepAliveIdle time.Duration // the period SetKeepAlivePeriod last set
 
 	readDeadline, writeDeadline deadline
 }
@@ -37,6 +38,7 @@ type Conn struct {
 func (s *Stack) newConn(id tcp.ID, l *Listener) *Conn {
 	c := &Conn{s: s, id: id, listener: l, linger: -1}
 	c.tcb = tcp.NewConn(id, &s.tcp, c, s.sink)
+	s.applyKeepAliveDefault(c)
 	c.readDeadline.init()
 	c.writeDeadline.init()
 	return c

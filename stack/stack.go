@@ -11,6 +11,7 @@ import (
 
 	"github.com/seqack/seqack/link"
 	"github.com/seqack/seqack/tcp"
+	"github.com/seqack/seqack/tcp/cc"
 	"github.com/seqack/seqack/trace"
 	"github.com/seqack/seqack/wire"
 )
@@ -43,6 +44,12 @@ type Config struct {
 
 	// TTL of the packets the stack sends. Default 64.
 	TTL uint8
+
+	// KeepAlive is the keep-alive idle time and probe interval of new
+	// connections, as net.Dialer.KeepAlive: 0 means 15 s, as package net
+	// does; negative turns keep-alive off. (TCP.KeepAliveIdle, if set,
+	// takes precedence.)
+	KeepAlive time.Duration
 
 	// Clock, if set, is the stack's clock, and the stack is driven from
 	// outside: New starts no goroutine, the link is never read, and whoever
@@ -107,6 +114,9 @@ func New(l link.Link, cfg Config) (*Stack, error) {
 	}
 	if cfg.EphemeralPorts[0] == 0 || cfg.EphemeralPorts[0] > cfg.EphemeralPorts[1] {
 		return nil, fmt.Errorf("stack: bad ephemeral port range %d-%d", cfg.EphemeralPorts[0], cfg.EphemeralPorts[1])
+	}
+	if _, err := cc.New(cfg.TCP.CongestionControl, 1460); err != nil {
+		return nil, fmt.Errorf("stack: TCP.CongestionControl: %w", err)
 	}
 	if cfg.TTL == 0 {
 		cfg.TTL = 64

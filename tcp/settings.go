@@ -37,6 +37,12 @@ func (c *Conn) SetKeepAlive(idle, interval time.Duration, count int) error {
 	return nil
 }
 
+// KeepAlive returns the keep-alive settings: idle time (0: off), interval
+// and probe count.
+func (c *Conn) KeepAlive() (idle, interval time.Duration, count int) {
+	return c.kaIdle, c.kaInterval, c.kaCount
+}
+
 // SetUserTimeout sets how long sent data may stay unacknowledged before
 // the connection fails with ETIMEDOUT (RFC 5482, Linux's TCP_USER_TIMEOUT);
 // 0 leaves it to the retry counts.
