@@ -58,7 +58,30 @@ type pkt struct {
 	payload   []byte
 	rtxMark   bool
 	hasRtx    bool
+
+	// The options of RFC 7323 and RFC 2018. As an expectation each one is
+	// compared when the pkt says something about it (.ts/.noTS,
+	// .sack, .ws/.noWS, .sackOK/.noSackOK); in a harness with
+	// exactOptions, one the pkt says nothing about must be absent, the
+	// MSS option included.
+	tsW      optWant
+	tsVal    uint32
+	tsEcr    uint32
+	sackW    optWant
+	sackBlk  []wire.SACKBlock
+	wsW      optWant
+	wsOpt    uint8
+	sackPerm optWant
 }
+
+// optWant is what a pkt says about one option.
+type optWant uint8
+
+const (
+	optUnsaid  optWant = iota // nothing: not compared (or absent, with exactOptions)
+	optPresent                // present, with the values given
+	optAbsent                 // absent
+)
 
 // syn is <SEQ=seq><CTL=SYN>.
 func syn(seq Value) pkt {
@@ -104,6 +127,41 @@ func (p pkt) with(f wire.TCPFlags) pkt { p.flags |= f; return p }
 func (p pkt) rtx() pkt                 { p.rtxMark, p.hasRtx = true, true; return p }
 func (p pkt) fresh() pkt               { p.rtxMark, p.hasRtx = false, true; return p }
 
+// ts sets the timestamps option <TSval=val, TSecr=ecr> (RFC 7323 §3.2).
+func (p pkt) ts(val, ecr uint32) pkt { p.tsW, p.tsVal, p.tsEcr = optPresent, val, ecr; return p }
+
+// noTS says the segment carries no timestamps option.
+func (p pkt) noTS() pkt { p.tsW = optAbsent; return p }
+
+// sack sets the SACK blocks (RFC 2018 §3), given as left, right edge
+// pairs in the order they appear; with no edges it says there are none.
+func (p pkt) sack(edges ...Value) pkt {
+	if len(edges)%2 != 0 || len(edges) > 2*wire.MaxSACKBlocks {
+		panic("sack: want up to 4 left, right pairs")
+	}
+	p.sackBlk = nil
+	for i := 0; i < len(edges); i += 2 {
+		p.sackBlk = append(p.sackBlk, wire.SACKBlock{Left: uint32(edges[i]), Right: uint32(edges[i+1])})
+	}
+	p.sackW = optPresent
+	if len(edges) == 0 {
+		p.sackW = optAbsent
+	}
+	return p
+}
+
+// ws sets the window scale option (RFC 7323 §2.2) to shift.
+func (p pkt) ws(shift uint8) pkt { p.wsW, p.wsOpt = optPresent, shift; return p }
+
+// noWS says the segment carries no window scale option.
+func (p pkt) noWS() pkt { p.wsW = optAbsent; return p }
+
+// sackOK sets the SACK-permitted option (RFC 2018 §2).
+func (p pkt) sackOK() pkt { p.sackPerm = optPresent; return p }
+
+// noSackOK says the segment carries no SACK-permitted option.
+func (p pkt) noSackOK() pkt { p.sackPerm = optAbsent; return p }
+
 // segment turns p into a segment to inject; without .win its window is
 // peerWindow.
 func (p pkt) segment() *Segment {
@@ -114,6 +172,17 @@ func (p pkt) segment() *Segment {
 	if p.hasMSS {
 		s.Options.MSS, s.Options.HasMSS = p.mssOpt, true
 	}
+	o := &s.Options
+	if p.tsW == optPresent {
+		o.HasTimestamps, o.TSVal, o.TSEcr = true, p.tsVal, p.tsEcr
+	}
+	if p.sackW == optPresent {
+		o.NumSACK = uint8(copy(o.SACKBlocks[:], p.sackBlk))
+	}
+	if p.wsW == optPresent {
+		o.HasWindowScale, o.WindowScale = true, p.wsOpt
+	}
+	o.SACKPermitted = p.sackPerm == optPresent
 	if len(p.payload) > 0 {
 		s.Payload = append([]byte(nil), p.payload...)
 	}
@@ -133,8 +202,32 @@ func (p pkt) String() string {
 	} else {
 		b.WriteString(", win *")
 	}
+	var opts []string
 	if p.hasMSS {
-		fmt.Fprintf(&b, ", options [mss %d]", p.mssOpt)
+		opts = append(opts, fmt.Sprintf("mss %d", p.mssOpt))
+	}
+	if p.sackPerm == optPresent {
+		opts = append(opts, "sackOK")
+	}
+	if p.tsW == optPresent {
+		opts = append(opts, fmt.Sprintf("TS val %d ecr %d", p.tsVal, p.tsEcr))
+	}
+	if p.wsW == optPresent {
+		opts = append(opts, fmt.Sprintf("wscale %d", p.wsOpt))
+	}
+	if p.sackW == optPresent {
+		opts = append(opts, formatSACK(p.sackBlk))
+	}
+	for _, a := range []struct {
+		w    optWant
+		name string
+	}{{p.sackPerm, "sackOK"}, {p.tsW, "TS"}, {p.wsW, "wscale"}, {p.sackW, "sack"}} {
+		if a.w == optAbsent {
+			opts = append(opts, "no "+a.name)
+		}
+	}
+	if len(opts) > 0 {
+		fmt.Fprintf(&b, ", options [%s]", strings.Join(opts, ","))
 	}
 	b.WriteString(formatPayload(p.payload))
 	if p.hasRtx {
@@ -144,7 +237,11 @@ func (p pkt) String() string {
 }
 
 // mismatches lists how s differs from the expectation p.
-func (p pkt) mismatches(s *Segment) []string {
+func (p pkt) mismatches(s *Segment) []string { return p.mismatchesExact(s, false) }
+
+// mismatchesExact is mismatches, and with exact an option p says nothing
+// about must be absent.
+func (p pkt) mismatchesExact(s *Segment, exact bool) []string {
 	var d []string
 	if s.Flags != p.flags {
 		d = append(d, fmt.Sprintf("flags [%s], want [%s]", s.Flags, p.flags))
@@ -160,6 +257,53 @@ func (p pkt) mismatches(s *Segment) []string {
 	}
 	if p.hasMSS && (!s.Options.HasMSS || s.Options.MSS != p.mssOpt) {
 		d = append(d, fmt.Sprintf("mss option %v/%d, want %d", s.Options.HasMSS, s.Options.MSS, p.mssOpt))
+	}
+	o := &s.Options
+	if exact && !p.hasMSS && o.HasMSS {
+		d = append(d, fmt.Sprintf("mss option %d, want none", o.MSS))
+	}
+	want := func(w optWant) optWant {
+		if w == optUnsaid && exact {
+			return optAbsent
+		}
+		return w
+	}
+	switch want(p.tsW) {
+	case optPresent:
+		if !o.HasTimestamps || o.TSVal != p.tsVal || o.TSEcr != p.tsEcr {
+			d = append(d, fmt.Sprintf("%s, want TS val %d ecr %d", formatTS(o), p.tsVal, p.tsEcr))
+		}
+	case optAbsent:
+		if o.HasTimestamps {
+			d = append(d, fmt.Sprintf("%s, want none", formatTS(o)))
+		}
+	}
+	switch want(p.sackW) {
+	case optPresent, optAbsent:
+		got := o.SACKBlocks[:min(int(o.NumSACK), len(o.SACKBlocks))]
+		if formatSACK(got) != formatSACK(p.sackBlk) {
+			d = append(d, fmt.Sprintf("%s, want %s", formatSACK(got), formatSACK(p.sackBlk)))
+		}
+	}
+	switch want(p.wsW) {
+	case optPresent:
+		if !o.HasWindowScale || o.WindowScale != p.wsOpt {
+			d = append(d, fmt.Sprintf("wscale option %v/%d, want %d", o.HasWindowScale, o.WindowScale, p.wsOpt))
+		}
+	case optAbsent:
+		if o.HasWindowScale {
+			d = append(d, fmt.Sprintf("wscale option %d, want none", o.WindowScale))
+		}
+	}
+	switch want(p.sackPerm) {
+	case optPresent:
+		if !o.SACKPermitted {
+			d = append(d, "no sackOK option, want one")
+		}
+	case optAbsent:
+		if o.SACKPermitted {
+			d = append(d, "sackOK option, want none")
+		}
 	}
 	if !bytes.Equal(s.Payload, p.payload) {
 		d = append(d, fmt.Sprintf("payload of %d bytes%s, want %d bytes%s",
@@ -179,12 +323,50 @@ func formatSegment(s *Segment) string {
 		fmt.Fprintf(&b, ", ack %d", uint32(s.Ack))
 	}
 	fmt.Fprintf(&b, ", win %d", s.Window)
-	if s.Options.HasMSS {
-		fmt.Fprintf(&b, ", options [mss %d]", s.Options.MSS)
+	o := &s.Options
+	var opts []string
+	if o.HasMSS {
+		opts = append(opts, fmt.Sprintf("mss %d", o.MSS))
+	}
+	if o.SACKPermitted {
+		opts = append(opts, "sackOK")
+	}
+	if o.HasTimestamps {
+		opts = append(opts, fmt.Sprintf("TS val %d ecr %d", o.TSVal, o.TSEcr))
+	}
+	if o.HasWindowScale {
+		opts = append(opts, fmt.Sprintf("wscale %d", o.WindowScale))
+	}
+	if o.NumSACK > 0 {
+		opts = append(opts, formatSACK(o.SACKBlocks[:min(int(o.NumSACK), len(o.SACKBlocks))]))
+	}
+	if len(opts) > 0 {
+		fmt.Fprintf(&b, ", options [%s]", strings.Join(opts, ","))
 	}
 	b.WriteString(formatPayload(s.Payload))
 	fmt.Fprintf(&b, ", rtx %v", s.Retransmit)
 	return b.String()
+}
+
+// formatSACK formats SACK blocks as tcpdump does: "sack 2 {a:b}{c:d}".
+func formatSACK(blocks []wire.SACKBlock) string {
+	if len(blocks) == 0 {
+		return "no sack"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "sack %d ", len(blocks))
+	for _, s := range blocks {
+		fmt.Fprintf(&b, "{%d:%d}", s.Left, s.Right)
+	}
+	return b.String()
+}
+
+// formatTS formats the timestamps option of o, or says there is none.
+func formatTS(o *wire.TCPOptions) string {
+	if !o.HasTimestamps {
+		return "no TS option"
+	}
+	return fmt.Sprintf("TS val %d ecr %d", o.TSVal, o.TSEcr)
 }
 
 func formatPayload(p []byte) string {
@@ -225,6 +407,14 @@ type harness struct {
 	wraps  int           // segments emitted with a PayloadWrap part
 	events []trace.Event // every event, in order
 	seen   int           // events[:seen] have been checked by expectTransitions
+
+	// exact makes expect treat an option a pkt says nothing about as one
+	// that must be absent (exactOptions).
+	exact bool
+	// tsBase is our timestamp clock (RFC 7323 §5.4) at h.start, learnt
+	// from the first segment we sent with the option (see tsv).
+	tsBase  uint32
+	tsKnown bool
 }
 
 // newHarness returns a harness around a CLOSED connection whose ISN is iss.
@@ -263,6 +453,9 @@ func (h *harness) SendSegment(id ID, seg *Segment) {
 	if len(seg.PayloadWrap) > 0 {
 		h.wraps++
 	}
+	if o := &seg.Options; o.HasTimestamps && !h.tsKnown {
+		h.tsBase, h.tsKnown = o.TSVal-uint32(h.now.Sub(h.start).Milliseconds()), true
+	}
 	s.PayloadWrap = nil
 	s.RawOptions = nil
 	h.sent = append(h.sent, s)
@@ -285,7 +478,7 @@ func (h *harness) expect(want ...pkt) {
 		case i >= len(want):
 			notes = append(notes, fmt.Sprintf("#%d unexpected", i+1))
 		default:
-			for _, m := range want[i].mismatches(&got[i].Segment) {
+			for _, m := range want[i].mismatchesExact(&got[i].Segment, h.exact) {
 				notes = append(notes, fmt.Sprintf("#%d %s", i+1, m))
 			}
 		}
@@ -307,6 +500,21 @@ func (h *harness) expect(want ...pkt) {
 		fmt.Fprintf(&b, "  %s\n", n)
 	}
 	h.t.Fatal(b.String())
+}
+
+// exactOptions makes every later expect compare all the options: one a pkt
+// says nothing about must be absent.
+func (h *harness) exactOptions() { h.exact = true }
+
+// tsv returns our timestamp clock now: TSval of a segment sent now
+// (RFC 7323 §5.4: one tick per millisecond, from a per-connection
+// offset learnt from our first segment carrying the option).
+func (h *harness) tsv() uint32 {
+	h.t.Helper()
+	if !h.tsKnown {
+		h.t.Fatal("tsv: no segment with timestamps sent yet")
+	}
+	return h.tsBase + uint32(h.now.Sub(h.start).Milliseconds())
 }
 
 // expectNone checks that nothing was sent since the last expect.

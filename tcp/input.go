@@ -473,7 +473,12 @@ func (c *Conn) handshakeAcked(now time.Time) {
 	c.rttTiming = false
 	c.retries = 0
 	c.rtoAt = time.Time{}
-	c.highRxt, c.lostEnd, c.recoveryPoint = c.sndUna, c.sndUna, c.sndUna
+	c.highRxt, c.lostEnd = c.sndUna, c.sndUna
+	// RFC 6582 §3.2 step 1: "recover" starts at the ISS, not at the ACK of
+	// the SYN, so that three duplicate ACKs of SND.UNA = ISS+1 (the first
+	// data segment lost) do "cover more than recover" and trigger a fast
+	// retransmit.
+	c.recoveryPoint = c.iss
 	c.progressAt = now
 }
 

@@ -106,6 +106,14 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 	c.lostEnd = c.sndMax
 	c.dupAcks = 0
 	c.retransmitLost(now)
+	// Everything outstanding is now to be resent, a segment at a time as
+	// cwnd allows: the sender is limited by cwnd, not by the application,
+	// so the next ACK must grow cwnd (RFC 5681 §3.1 slow start; RFC 7661
+	// §4 holds cwnd only for an application-limited sender). Without this
+	// the flag would still say whether the last send, before the timeout,
+	// ran out of new data — and the first ACK after every timeout would
+	// leave cwnd at one segment.
+	c.appLimited = false
 	c.rtoAt = c.rtoDeadline(now)
 }
 
