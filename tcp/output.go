@@ -259,9 +259,23 @@ func (c *Conn) advertise(syn bool) uint16 {
 		w := uint32(min(c.rcvBuf.Free(), c.maxAdvertised()))
 		c.rcvAdvEdge = c.rcvNxt.Add(w &^ (1<<c.rcvWscale - 1))
 	}
-	// Round up: rounding down would move the edge the peer computes left.
-	unit := uint32(1)<<c.rcvWscale - 1
-	return uint16(min((c.receiveWindow()+unit)>>c.rcvWscale, maxWindow))
+	// Round up, as Linux does: rounding down would move the edge the peer
+	// computes left. The peer may then send up to that rounded-up edge, so
+	// it becomes the edge we accept (RFC 9293 §3.8.6: a window offered is
+	// not withdrawn) — if the buffer can hold it. If it cannot, round
+	// down, RFC 7323 §2.3's SEG.WND = RCV.WND >> Rcv.Wind.Shift: the peer
+	// sees the edge retract by less than one unit (RFC 7323 Appendix F),
+	// rather than have data we offered room for dropped.
+	wnd := c.receiveWindow()
+	field := min((wnd+1<<c.rcvWscale-1)>>c.rcvWscale, maxWindow)
+	if offered := field << c.rcvWscale; offered > wnd {
+		if int(offered) <= c.rcvBuf.Free() {
+			c.rcvAdvEdge = c.rcvNxt.Add(offered)
+		} else {
+			field = wnd >> c.rcvWscale
+		}
+	}
+	return uint16(field)
 }
 
 // windowWorthAdvertising reports whether the free buffer space would move
