@@ -164,6 +164,16 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 			c.challengeACK(now)
 			return
 		}
+		if n := seg.PayloadLen(); n > 0 && seg.Seq.LessThan(c.rcvNxt) && c.state != TimeWait {
+			// Data we already have (a retransmission whose original, or
+			// whose ACK, was only delayed or lost): report it in a D-SACK
+			// block (RFC 2883 §4, as Linux's tcp_send_dupack does).
+			end := seg.Seq.Add(uint32(n))
+			if end.GreaterThan(c.rcvNxt) {
+				end = c.rcvNxt
+			}
+			c.noteDuplicate(seg.Seq, end)
+		}
 		c.sendACK(now)
 		return
 	}
@@ -311,8 +321,11 @@ func (c *Conn) receiveText(seq Value, data []byte, fin bool, now time.Time) {
 				c.noteDuplicate(seq, end)
 			} else {
 				c.rcvBuf.WriteAt(c.rcvBuf.Len()+offset, data)
-				c.ooo.add(seq, end)
 			}
+			// A duplicate too moves the block that holds it to the front:
+			// RFC 2883 §4 wants it in the second SACK block, right after
+			// the D-SACK block (as Linux's tcp_sack_new_ofo_skb does).
+			c.ooo.add(seq, end)
 		}
 		if fin {
 			c.oooFin, c.oooFinSet = end, true
