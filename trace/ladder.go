@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
 	"net/netip"
 	"slices"
@@ -28,6 +29,13 @@ type LadderOptions struct {
 	// side that sent the first SYN without ACK) or, failing that, the
 	// endpoint seen first.
 	Left netip.AddrPort
+
+	// HideTimestamps leaves the timestamps option (RFC 7323), and the
+	// NOPs that pad it, out of the labels of every segment but SYNs, where
+	// it still shows that both ends offered it. Its two 32-bit numbers on
+	// every line make a ladder hard to read; the other options, SACK
+	// blocks among them, are still shown.
+	HideTimestamps bool
 }
 
 // WriteLadder draws each connection found in events as a ladder diagram,
@@ -45,14 +53,19 @@ type LadderOptions struct {
 // per segment: an arrow from sender to receiver labelled as tcpdump would
 // label the segment, the time since the ladder's first event, and each
 // end's state after the segment was sent and, if the receiver is traced,
-// received and processed. A sent segment is paired with its receipt by
+// received and processed. After the label, in parentheses, comes what
+// Wireshark's expert analysis would say about the segment (see [Analyze]):
+// a retransmission and why it was sent, a duplicate ACK and its number in
+// the run, a D-SACK, a zero window, a window update or a large change of
+// the window, a keep-alive or a window probe. A sent segment is paired with its receipt by
 // direction, sequence and acknowledgment numbers, flags and length. A
 // segment that was still in flight while other segments were sent is drawn
 // as two half arrows, one where it was sent and one where it was received
 // (the "..." of RFC 9293's figures); a segment its traced receiver never
 // received is drawn as lost. State changes that no segment caused (such
 // as the end of TIME-WAIT), timers and errors get lines of their own.
-// After the ladder come the states each end passed through.
+// After the ladder come a legend for the marks it uses and the states
+// each end passed through.
 func WriteLadder(w io.Writer, events []Event, opts LadderOptions) error {
 	var buf bytes.Buffer
 	for i, conn := range connections(events) {
@@ -136,6 +149,7 @@ const (
 // A ladder is one connection laid out for drawing.
 type ladder struct {
 	relative bool
+	hideTS   bool
 	sides    [2]side
 	rows     []*row
 }
@@ -152,6 +166,7 @@ type side struct {
 	hasSeq  bool
 	base    uint32 // what Relative subtracts, if hasBase
 	hasBase bool
+	wscale  int      // the window scale its SYN offered, or -1
 	path    []string // the states it passed through, from its first
 }
 
@@ -173,10 +188,16 @@ type row struct {
 	seg   *Segment
 	note  string
 
-	lost      bool // sent, never received by its traced receiver
-	inFlight  bool // sent here, received on a later row
-	late      bool // received here, sent on an earlier row
-	unmatched bool // received from a traced sender not seen sending it
+	lost      bool          // sent, never received by its traced receiver
+	inFlight  bool          // sent here, received on a later row
+	late      bool          // received here, sent on an earlier row
+	unmatched bool          // received from a traced sender not seen sending it
+	netDup    bool          // received once more than its traced sender sent it
+	sentRow   *row          // for a late row, the row where the segment was sent
+	recvAt    time.Duration // when the receiver got it, if it did
+
+	timer  string         // for a timer's note row, the timer
+	report *SegmentReport // for a segment row that is not late: what the analysis found
 
 	state [2]string // the sides' states after this row, where set
 	set   [2]bool
@@ -196,8 +217,9 @@ type cause struct {
 // newLadder lays out one connection's events, which are in the order they
 // happened.
 func newLadder(evs []*Event, opts LadderOptions) *ladder {
-	l := &ladder{relative: opts.Relative}
+	l := &ladder{relative: opts.Relative, hideTS: opts.HideTimestamps}
 	start := evs[0].Time
+	l.sides[left].wscale, l.sides[right].wscale = -1, -1
 
 	// Choose the columns.
 	var a, b netip.AddrPort
@@ -277,6 +299,10 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 				}
 				if !from.hasISN {
 					from.isn, from.hasISN = e.Seg.Seq, true
+					var o wire.TCPOptions
+					if o.Unmarshal(e.Seg.RawOptions()) == nil && o.HasWindowScale {
+						from.wscale = int(o.WindowScale)
+					}
 				}
 			}
 			if !from.hasSeq {
@@ -319,6 +345,8 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 	var (
 		cur     [2]string // each side's state, as of the event at hand
 		lastRow [2]int
+		sentAt  [2]time.Duration // when each side last sent a segment
+		hasSent [2]bool
 		causes  [2]cause
 		rowOf   = make(map[int]*row) // a send event's row
 	)
@@ -340,23 +368,33 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 			r.lost = l.sides[1-x].traced && !sent[i]
 			rowOf[i] = r
 			lastRow[x] = r.index
+			sentAt[x], hasSent[x] = at, true
 			causes[x] = cause{}
 
 		case SegmentReceived:
 			var r *row
 			if si, ok := received[i]; ok {
 				r = rowOf[si]
-				if lastRow[x] > r.index || l.eventfulSince(r) {
+				crossed := hasSent[x] && sentAt[x] >= r.at && sentAt[x] < at
+				if lastRow[x] > r.index || l.eventfulSince(r) || crossed {
 					// x has moved on since the segment was sent, or time
-					// has visibly passed (a timer fired, a state changed):
-					// split the arrow.
+					// has visibly passed (a timer fired, a state changed),
+					// or x sent a segment while this one was on its way
+					// (they crossed): split the arrow.
 					r.inFlight = true
-					r = l.add(&row{kind: segmentRow, at: at, side: 1 - x, seg: r.seg, late: true})
+					r = l.add(&row{kind: segmentRow, at: at, side: 1 - x, seg: r.seg, late: true, sentRow: r})
 				}
 			} else {
 				r = l.add(&row{kind: segmentRow, at: at, side: 1 - x, seg: &e.Seg})
-				r.unmatched = l.sides[1-x].traced
+				k := segKey{1 - x, e.Seg.Seq, e.Seg.Ack, e.Seg.Flags, e.Seg.Len, e.Seg.Tag}
+				if ss := sends[k]; len(ss) > 0 && ss[0] < i {
+					// Sent once, received once more: the network copied it.
+					r.netDup = true
+				} else {
+					r.unmatched = l.sides[1-x].traced
+				}
 			}
+			r.recvAt = at
 			r.setState(x, cur[x])
 			lastRow[x] = r.index
 			causes[x] = cause{recv: r}
@@ -390,7 +428,7 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 				causes[x].timer = e.Timer
 				break
 			}
-			r := l.add(&row{kind: noteRow, at: at, side: x, note: timerNote(e.Timer)})
+			r := l.add(&row{kind: noteRow, at: at, side: x, note: timerNote(e.Timer), timer: e.Timer})
 			lastRow[x] = r.index
 
 		case ConnError:
@@ -403,6 +441,7 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 			lastRow[x] = r.index
 		}
 	}
+	l.analyze()
 	return l
 }
 
@@ -498,6 +537,12 @@ func timerNote(timer string) string {
 		return "2MSL timer expired"
 	case "retransmit":
 		return "retransmission timer expired"
+	case "delayed-ack":
+		return "delayed ACK timer expired"
+	case "keepalive":
+		return "keep-alive timer expired"
+	case "fin-wait-2":
+		return "FIN_WAIT_2 timer expired"
 	}
 	return timer + " timer expired"
 }
@@ -597,6 +642,7 @@ func (l *ladder) write(b *bytes.Buffer) {
 	if flight {
 		b.WriteString(flightMark + " in flight: sent on one line (ending in " + flightMark + "), received on a later one (starting with " + flightMark + ")\n")
 	}
+	l.writeLegend(b)
 	for _, s := range l.sides {
 		b.WriteString(s.addr.String())
 		b.WriteString(": ")
@@ -612,26 +658,93 @@ func (l *ladder) write(b *bytes.Buffer) {
 	}
 }
 
-// label returns the text of r's arrow: the segment as tcpdump shows it.
+// label returns the text of r's arrow: the segment as tcpdump shows it,
+// then in parentheses what the analysis found.
 func (l *ladder) label(r *row) string {
 	s := r.seg
-	seq, ack := s.Seq, s.Ack
+	seq, ack := l.shown(r.side, s)
+	b := wire.AppendTCPSummary(nil, s.Flags, seq, ack, s.Window, s.Len, l.options(r.side, s))
+	var marks []string
+	switch {
+	case r.report != nil:
+		marks = r.report.Marks
+	case r.sentRow != nil && r.sentRow.report != nil:
+		marks = r.sentRow.report.Marks
+	}
+	switch {
+	case r.unmatched:
+		marks = append(marks[:len(marks):len(marks)], "no matching send")
+	case r.netDup:
+		marks = append(marks[:len(marks):len(marks)], "copied by the network")
+	}
+	if len(marks) > 0 {
+		b = append(b, " ("...)
+		b = append(b, strings.Join(marks, ", ")...)
+		b = append(b, ')')
+	}
+	return string(b)
+}
+
+// shown returns the sequence and acknowledgment numbers of s, sent by
+// side x, as the ladder shows them.
+func (l *ladder) shown(x int, s *Segment) (seq, ack uint32) {
+	seq, ack = s.Seq, s.Ack
 	if l.relative {
-		if from := &l.sides[r.side]; from.hasBase {
+		if from := &l.sides[x]; from.hasBase {
 			seq -= from.base
 		}
-		if to := &l.sides[1-r.side]; to.hasBase {
+		if to := &l.sides[1-x]; to.hasBase {
 			ack -= to.base
 		}
 	}
-	b := wire.AppendTCPSummary(nil, s.Flags, seq, ack, s.Window, s.Len, s.RawOptions())
-	if s.Retransmit {
-		b = append(b, " (retransmission)"...)
+	return seq, ack
+}
+
+// options returns the raw options of s, sent by side x, as the ladder
+// shows them: with Relative, the SACK blocks relative to the receiver's
+// ISN, as its acknowledgment number is (as Wireshark and tcpdump show
+// them); with HideTimestamps, without the timestamps and their padding,
+// except on a SYN.
+func (l *ladder) options(x int, s *Segment) []byte {
+	raw := s.RawOptions()
+	to := &l.sides[1-x]
+	rel := l.relative && to.hasBase
+	hide := l.hideTS && s.Flags&wire.FlagSYN == 0
+	var o wire.TCPOptions
+	if !rel && !hide || o.Unmarshal(raw) != nil {
+		return raw // a bad list is drawn as it is
 	}
-	if r.unmatched {
-		b = append(b, " (no matching send)"...)
+	out := make([]byte, 0, len(raw))
+	for len(raw) > 0 {
+		kind := raw[0]
+		switch {
+		case kind == wire.OptEOL:
+			if !hide {
+				out = append(out, raw...)
+			}
+			return out
+		case kind == wire.OptNOP:
+			if !hide {
+				out = append(out, kind)
+			}
+			raw = raw[1:]
+			continue
+		}
+		opt := raw[:raw[1]]
+		raw = raw[len(opt):]
+		switch {
+		case kind == wire.OptTimestamps && hide:
+		case kind == wire.OptSACK && rel:
+			start := len(out)
+			out = append(out, opt...)
+			for i := start + 2; i+4 <= len(out); i += 4 {
+				binary.BigEndian.PutUint32(out[i:], binary.BigEndian.Uint32(out[i:])-to.base)
+			}
+		default:
+			out = append(out, opt...)
+		}
 	}
-	return string(b)
+	return out
 }
 
 // arrow draws r's arrow, width runes wide, around label.

@@ -2,10 +2,12 @@ package trace
 
 import (
 	"bytes"
+	"encoding/binary"
 	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -276,6 +278,8 @@ func TestWriteLadder(t *testing.T) {
 		{"loss", lossAndRetransmission(), LadderOptions{}},
 		{"reset", reset(), LadderOptions{Left: server}},
 		{"two_connections", twoConnections(), LadderOptions{}},
+		{"fast_retransmit", fastRetransmit(), LadderOptions{}},
+		{"fast_retransmit_relative", fastRetransmit(), LadderOptions{Relative: true, HideTimestamps: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -429,5 +433,188 @@ func TestLadderPairsByTag(t *testing.T) {
 	}
 	if !strings.Contains(syns[3], "retransmission") || !strings.Contains(syns[3], "…─") {
 		t.Errorf("retransmitted SYN's receipt row: %q", syns[3])
+	}
+}
+
+// Options of a modern SYN (MSS, SACK permitted, timestamps, window scale
+// 7), and of later segments (timestamps, SACK blocks).
+func synOptions(tsval uint32) []byte {
+	o := []byte{wire.OptMSS, 4, 0x05, 0xb4, wire.OptSACKPermitted, 2, wire.OptTimestamps, 10, 0, 0, 0, 0, 0, 0, 0, 0, wire.OptNOP, wire.OptWindowScale, 3, 7}
+	binary.BigEndian.PutUint32(o[8:], tsval)
+	return o
+}
+
+func tsOptions(tsval, tsecr uint32, sack ...uint32) []byte {
+	o := []byte{wire.OptNOP, wire.OptNOP, wire.OptTimestamps, 10, 0, 0, 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(o[4:], tsval)
+	binary.BigEndian.PutUint32(o[8:], tsecr)
+	if len(sack) > 0 {
+		o = append(o, wire.OptNOP, wire.OptNOP, wire.OptSACK, byte(2+4*len(sack)))
+		for _, v := range sack {
+			o = binary.BigEndian.AppendUint32(o, v)
+		}
+	}
+	return o
+}
+
+// withWindow returns s with its raw window field set to w.
+func withWindow(s Segment, w uint16) Segment {
+	s.Window = w
+	return s
+}
+
+// fastRetransmit scripts a connection with window scaling, SACK and
+// timestamps: of a flight of five segments the second is lost, the
+// receiver answers each later one with a duplicate ACK carrying a SACK
+// block, and the sender resends the hole after the third; the network
+// then delivers a copy of a segment twice (a D-SACK); last the receiver's
+// window closes, the sender's persist timer sends a window probe, and a
+// window update opens it again.
+func fastRetransmit() []Event {
+	s := newScript()
+	c, srv := s.end(client, server), s.end(server, client)
+	var x, y uint32 = 4294967000, 5000 // the client's numbers wrap around
+	both := func(from, to *end, seg Segment) {
+		from.send(seg)
+		to.recv(seg)
+	}
+	s.listen(server)
+	c.state("CLOSED", "SYN_SENT")
+	both(c, srv, seg("S", x, 0, 0, synOptions(100)...))
+	srv.state("LISTEN", "SYN_RCVD")
+	both(srv, c, seg("S.", y, x+1, 0, synOptions(900)...))
+	c.state("SYN_SENT", "ESTABLISHED")
+	ack := func(a uint32, sack ...uint32) Segment {
+		return withWindow(seg(".", y+1, a, 0, tsOptions(901, 101, sack...)...), 512)
+	}
+	data := func(off uint32) Segment {
+		return withWindow(seg(".", x+1+off, y+1, 100, tsOptions(101, 900)...), 512)
+	}
+	both(c, srv, withWindow(seg(".", x+1, y+1, 0, tsOptions(101, 900)...), 512))
+	srv.state("SYN_RCVD", "ESTABLISHED")
+
+	for off := uint32(0); off < 500; off += 100 {
+		c.send(data(off))
+	}
+	s.wait(time.Millisecond)
+	srv.recv(data(0))
+	srv.send(ack(x + 101))
+	for off := uint32(200); off < 500; off += 100 { // 100 was lost
+		srv.recv(data(off))
+		srv.send(ack(x+101, x+201, x+101+off))
+	}
+	s.wait(time.Millisecond)
+	c.recv(ack(x + 101))
+	for off := uint32(200); off < 500; off += 100 {
+		c.recv(ack(x+101, x+201, x+101+off))
+	}
+	c.send(retransmitted(data(100)))
+	s.wait(time.Millisecond)
+	srv.recv(retransmitted(data(100)))
+	srv.send(ack(x + 501))
+	srv.recv(data(200)) // a copy the network made
+	srv.send(ack(x+501, x+201, x+301))
+	s.wait(time.Millisecond)
+	c.recv(ack(x + 501))
+	c.recv(ack(x+501, x+201, x+301))
+
+	// The server's application stops reading: its window closes.
+	both(srv, c, withWindow(ack(x+501), 0))
+	s.wait(200 * time.Millisecond)
+	c.timer("persist")
+	probe := withWindow(seg(".", x+500, y+1, 0, tsOptions(301, 901)...), 512)
+	both(c, srv, probe)
+	both(srv, c, withWindow(ack(x+501), 0))
+	s.wait(50 * time.Millisecond)
+	both(srv, c, ack(x+501)) // it reads again: a window update
+	return s.events
+}
+
+// TestAnalyze checks what the analysis finds in fastRetransmit, field by
+// field: the ladder's marks are drawn from it.
+func TestAnalyze(t *testing.T) {
+	conns := Analyze(fastRetransmit(), LadderOptions{Relative: true})
+	if len(conns) != 1 || conns[0].Left != client || conns[0].Right != server {
+		t.Fatalf("Analyze: %+v; want one connection, client on the left", conns)
+	}
+	var lost, fast, dsack, zero, probe, update, copies int
+	var dups []int
+	for _, s := range conns[0].Segments {
+		switch {
+		case s.Lost:
+			lost++
+			if s.Seq != 101 || s.From != client || s.Received {
+				t.Errorf("lost segment %+v; want the client's seq 101, never received", s)
+			}
+		case s.Retransmission == FastRetransmission:
+			fast++
+			if s.DupACKs != 3 || !s.Received || s.Spurious || s.ReceivedAt <= s.SentAt {
+				t.Errorf("fast retransmission %+v; want it after 3 dup ACKs, received later, not spurious", s)
+			}
+		case s.Retransmission != NotRetransmitted:
+			t.Errorf("unexpected retransmission %+v", s)
+		}
+		if s.DupACK > 0 {
+			dups = append(dups, s.DupACK)
+			if s.Window != 512<<7 {
+				t.Errorf("dup ACK window %d, want %d (scaled by 128)", s.Window, 512<<7)
+			}
+		}
+		if s.DSACK {
+			dsack++
+		}
+		if s.ZeroWindow {
+			zero++
+		}
+		if s.Probe == "window probe" {
+			probe++
+		}
+		if s.WindowUpdate {
+			update++
+			if !s.WindowChange || s.PrevWindow != 0 || s.Window != 65536 {
+				t.Errorf("window update %+v; want 0 → 65536", s)
+			}
+		}
+		if !s.Sent && s.Received {
+			copies++
+		}
+	}
+	if lost != 1 || fast != 1 || dsack != 1 || zero != 2 || probe != 1 || update != 1 || copies != 1 {
+		t.Errorf("lost %d, fast %d, D-SACK %d, zero window %d, probes %d, updates %d, copies %d; want 1, 1, 1, 2, 1, 1, 1",
+			lost, fast, dsack, zero, probe, update, copies)
+	}
+	if !slices.Equal(dups, []int{1, 2, 3}) {
+		t.Errorf("dup ACKs numbered %v, want [1 2 3]", dups)
+	}
+}
+
+// TestLadderSpurious: a segment resent by timeout whose ACK was only late
+// is a spurious retransmission; one resent because its ACK was lost is not.
+func TestLadderSpurious(t *testing.T) {
+	for _, ackLost := range []bool{false, true} {
+		s := newScript()
+		c, srv := s.end(client, server), s.end(server, client)
+		const x, y = 1000, 5000
+		s.listen(server)
+		handshake(s, c, srv, x, y)
+		c.send(seg("P.", x+1, y+1, 100))
+		srv.recv(seg("P.", x+1, y+1, 100))
+		srv.send(seg(".", y+1, x+101, 0))
+		s.wait(300 * time.Millisecond)
+		c.timer("retransmit")
+		c.send(retransmitted(seg("P.", x+1, y+1, 100)))
+		if !ackLost {
+			c.recv(seg(".", y+1, x+101, 0)) // the ACK, late
+		}
+		srv.recv(seg("P.", x+1, y+1, 100))
+		srv.send(seg(".", y+1, x+101, 0))
+		c.recv(seg(".", y+1, x+101, 0))
+
+		var out bytes.Buffer
+		WriteLadder(&out, s.events, LadderOptions{})
+		spurious := strings.Contains(out.String(), "(spurious retransmission)")
+		if spurious == ackLost {
+			t.Errorf("ACK lost %v: spurious retransmission marked %v, want %v:\n%s", ackLost, spurious, !ackLost, out.String())
+		}
 	}
 }
