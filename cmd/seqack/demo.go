@@ -77,7 +77,7 @@ duplicate ACKs, SACK blocks, fast retransmissions and retransmission
 timeouts; the notes under it say which segments were lost and how each
 came back. For example:
 
-	seqack demo --loss 5 --bytes 20000 --seed 3
+	seqack demo --loss 5 --bytes 20000 --seed 10
 
 Flags:
 `)
