@@ -325,6 +325,33 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 		sent[si] = true
 	}
 
+	// For each event and side, the latest receipt of the segments that
+	// side sent up to that event (-1 if none arrived): a segment sent at
+	// event si crossed one going the other way if latestRecv[receiver][si]
+	// comes after si.
+	recvOf := make(map[int]int, len(received)) // send → its first receipt
+	for ri, si := range received {
+		if old, ok := recvOf[si]; !ok || ri < old {
+			recvOf[si] = ri
+		}
+	}
+	var latestRecv [2][]int
+	for x := range latestRecv {
+		latestRecv[x] = make([]int, len(evs))
+	}
+	for i, e := range evs {
+		for x := range latestRecv {
+			latestRecv[x][i] = -1
+			if i > 0 {
+				latestRecv[x][i] = latestRecv[x][i-1]
+			}
+		}
+		if ri, ok := recvOf[i]; ok && e.Kind == SegmentSent {
+			x := sideOf(e.Local)
+			latestRecv[x][i] = max(latestRecv[x][i], ri)
+		}
+	}
+
 	// For each event, the next event on the same side, and the next one
 	// that is not a state change (nil if there is none).
 	nextAny := make([]*Event, len(evs))
@@ -345,8 +372,6 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 	var (
 		cur     [2]string // each side's state, as of the event at hand
 		lastRow [2]int
-		sentAt  [2]time.Duration // when each side last sent a segment
-		hasSent [2]bool
 		causes  [2]cause
 		rowOf   = make(map[int]*row) // a send event's row
 	)
@@ -368,19 +393,18 @@ func newLadder(evs []*Event, opts LadderOptions) *ladder {
 			r.lost = l.sides[1-x].traced && !sent[i]
 			rowOf[i] = r
 			lastRow[x] = r.index
-			sentAt[x], hasSent[x] = at, true
 			causes[x] = cause{}
 
 		case SegmentReceived:
 			var r *row
 			if si, ok := received[i]; ok {
 				r = rowOf[si]
-				crossed := hasSent[x] && sentAt[x] >= r.at && sentAt[x] < at
+				crossed := latestRecv[x][si] > si
 				if lastRow[x] > r.index || l.eventfulSince(r) || crossed {
 					// x has moved on since the segment was sent, or time
 					// has visibly passed (a timer fired, a state changed),
-					// or x sent a segment while this one was on its way
-					// (they crossed): split the arrow.
+					// or a segment x sent earlier was still on its way
+					// when this one left (they crossed): split the arrow.
 					r.inFlight = true
 					r = l.add(&row{kind: segmentRow, at: at, side: 1 - x, seg: r.seg, late: true, sentRow: r})
 				}

@@ -618,3 +618,57 @@ func TestLadderSpurious(t *testing.T) {
 		}
 	}
 }
+
+// TestLadderCrossing: two segments sent at once from both ends over a
+// path with a delay cross each other, so each is drawn in flight, sent on
+// one line and received on another, as in RFC 9293's simultaneous close;
+// neither arrow claims to have arrived before the other was sent.
+func TestLadderCrossing(t *testing.T) {
+	s := newScript()
+	c, srv := s.end(client, server), s.end(server, client)
+	const x, y = 2000, 7000
+	c.state("ESTABLISHED", "FIN_WAIT_1")
+	c.send(seg("F.", x, y, 0))
+	srv.state("ESTABLISHED", "FIN_WAIT_1")
+	srv.send(seg("F.", y, x, 0))
+	s.wait(10 * time.Millisecond)
+	c.recv(seg("F.", y, x, 0))
+	c.state("FIN_WAIT_1", "CLOSING")
+	srv.recv(seg("F.", x, y, 0))
+	srv.state("FIN_WAIT_1", "CLOSING")
+
+	var out bytes.Buffer
+	WriteLadder(&out, s.events, LadderOptions{})
+	var inFlight, arrived int
+	for _, line := range strings.Split(out.String(), "\n") {
+		if !strings.Contains(line, "[F.]") {
+			continue
+		}
+		if strings.Contains(line, "─…") || strings.Contains(line, "…─") {
+			if strings.HasPrefix(strings.TrimSpace(line), "0.0") {
+				inFlight++
+			} else {
+				arrived++
+			}
+		}
+	}
+	if inFlight != 2 || arrived != 2 {
+		t.Errorf("want both FINs drawn in flight (2 halves sent, 2 received), got %d and %d:\n%s", inFlight, arrived, out.String())
+	}
+}
+
+func TestTimerNote(t *testing.T) {
+	for timer, want := range map[string]string{
+		"time-wait":   "2MSL timer expired",
+		"retransmit":  "retransmission timer expired",
+		"delayed-ack": "delayed ACK timer expired",
+		"persist":     "persist timer expired",
+		"keepalive":   "keep-alive timer expired",
+		"fin-wait-2":  "FIN_WAIT_2 timer expired",
+		"other":       "other timer expired",
+	} {
+		if got := timerNote(timer); got != want {
+			t.Errorf("timerNote(%q) = %q, want %q", timer, got, want)
+		}
+	}
+}
