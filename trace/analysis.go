@@ -236,14 +236,13 @@ func (l *ladder) analyze() {
 		case r.kind != segmentRow:
 			continue
 		}
-		rep := r.report
 		if r.late {
-			rep = r.sentRow.report
+			rep := r.sentRow.report
 			rep.Received, rep.ReceivedAt = l.sides[1-r.side].traced, r.recvAt
 			l.receive(&st, rep, r.side)
 			continue
 		}
-		rep = l.send(&st, r)
+		rep := l.send(&st, r)
 		r.report = rep
 		reports = append(reports, rep)
 		if r.inFlight || r.lost {
