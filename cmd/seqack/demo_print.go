@@ -102,10 +102,14 @@ func demoNotes(o demoOptions, r *demoResult, opts trace.LadderOptions) []string 
 			notes = append(notes, "(The ladder shows these numbers relative to each side's ISN, so x and y appear there as 0.)")
 		}
 	}
-	if timeWaitEnded(r.events) {
-		notes = append(notes, fmt.Sprintf(
-			"TIME_WAIT lasts 2×MSL. On Linux the MSL is 30s, so TIME_WAIT lasts 60s; this demo uses --msl %v, so it lasted %v.",
-			o.msl, 2*o.msl))
+	if d, ok := timeWait(r.events); ok {
+		line := fmt.Sprintf("TIME_WAIT lasts 2×MSL. On Linux the MSL is 30s, so TIME_WAIT lasts 60s; this demo uses --msl %v, so it lasted %v.",
+			o.msl, 2*o.msl)
+		if d > 2*o.msl {
+			line = fmt.Sprintf("TIME_WAIT lasts 2×MSL. On Linux the MSL is 30s, so TIME_WAIT lasts 60s; this demo uses --msl %v, so 2×MSL is %v;", o.msl, 2*o.msl) +
+				fmt.Sprintf("\n  here it lasted %s, for it starts again when the peer's FIN comes again (RFC 9293 §3.10.7.4).", ms(d))
+		}
+		notes = append(notes, line)
 	}
 	if more := networkNotes(o, r, conn); len(more) > 0 {
 		if len(notes) > 0 {
@@ -116,14 +120,24 @@ func demoNotes(o demoOptions, r *demoResult, opts trace.LadderOptions) []string 
 	return notes
 }
 
-// timeWaitEnded reports whether a connection left TIME_WAIT.
-func timeWaitEnded(events []trace.Event) bool {
+// timeWait returns how long the first connection to leave TIME_WAIT for
+// CLOSED was in it, and whether one did.
+func timeWait(events []trace.Event) (time.Duration, bool) {
+	entered := map[netip.AddrPort]time.Time{}
 	for _, e := range events {
-		if e.Kind == trace.StateChanged && e.From == "TIME_WAIT" && e.To == "CLOSED" {
-			return true
+		if e.Kind != trace.StateChanged {
+			continue
+		}
+		switch {
+		case e.To == "TIME_WAIT":
+			entered[e.Local] = e.Time
+		case e.From == "TIME_WAIT" && e.To == "CLOSED":
+			if t, ok := entered[e.Local]; ok {
+				return e.Time.Sub(t), true
+			}
 		}
 	}
-	return false
+	return 0, false
 }
 
 // findACK returns the first segment sent by fin's receiver that
