@@ -82,6 +82,9 @@ func (c *Conn) sendData(now time.Time) {
 			// the RTO, the window the ACK clock no longer vouches for is
 			// cut back before sending again.
 			c.cc.OnIdle(now, now.Sub(c.lastSendAt), c.rto.rto)
+			// Once per idle period: the loop comes back here, and with
+			// lastSendAt unchanged it would cut cwnd again, for ever.
+			c.lastSendAt = now
 			continue
 		}
 		usable := uint32(0)
