@@ -246,3 +246,29 @@ func TestScaledWindowIsAcceptedToItsEdge(t *testing.T) {
 		t.Errorf("Unread = %d, want 4096", got)
 	}
 }
+
+// With NoWindowScaling, NoTimestamps and NoSACK our SYN offers only the
+// MSS, and a SYN-ACK that offers everything negotiates nothing: each
+// option is on only if both SYNs carry it (RFC 7323 §1.3, §2.2;
+// RFC 2018 §2). The window field is then never scaled.
+func TestOptionsTurnedOff(t *testing.T) {
+	h := newActive(t, &Config{NoWindowScaling: true, NoTimestamps: true, NoSACK: true})
+	h.exactOptions()
+	if err := h.c.Connect(h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(syn(1000).mss(1460))
+	h.send(synAck(5000, 1001).mss(1460).sackOK().ts(peerTS, 1).ws(3))
+	h.expect(ack(1001, 5001).win(65535))
+	in := h.c.Info()
+	if in.WindowScaling || in.Timestamps || in.SACK || in.SendMSS != 1460 {
+		t.Errorf("WindowScaling %v, Timestamps %v, SACK %v, SendMSS %d; want none, 1460",
+			in.WindowScaling, in.Timestamps, in.SACK, in.SendMSS)
+	}
+	h.send(ack(5001, 1001).win(1000))
+	if got := h.c.Info().SendWindow; got != 1000 {
+		t.Errorf("SendWindow = %d, want 1000", got)
+	}
+	h.send(psh(5101, 1001, "x").ts(peerTS+1, 1).win(1000)) // out of order: no SACK
+	h.expect(ack(1001, 5001))
+}

@@ -270,3 +270,51 @@ func TestRTOBackoffAndSlowStartRecovery(t *testing.T) {
 	h.expectNone()
 	h.expectNoTimer()
 }
+
+// RFC 6675 §5: with SACK, recovery starts as soon as the scoreboard says a
+// segment is lost (IsLost: more than (DupThresh-1)·SMSS bytes SACKed above
+// it), without waiting for the third duplicate ACK — here the first ACK
+// after the loss SACKs three segments at once (the ACKs for the ones
+// before it were lost).
+func TestSACKRecoveryWithoutThreeDupACKs(t *testing.T) {
+	h := newActive(t, nil)
+	h.establishWith(0, synAck(5000, 1001).mss(1460).sackOK())
+	h.exactOptions()
+	b := newBulk(6, 5001)
+	h.write(b.data)
+	h.expect(b.segs(0, 5)...)
+	h.send(ack(5001, segStart(0)).sack(segStart(1), segStart(4)))
+	h.expect(b.seg(0).rtx())
+	if !h.c.Info().InRecovery {
+		t.Error("not in recovery")
+	}
+	h.send(ack(5001, segStart(6)))
+	h.expectNone()
+	h.expectNoTimer()
+}
+
+// After a retransmission timeout with SACK, what the peer has SACKed is
+// not sent again (RFC 6675 §5.1): seg(0) and seg(2) were lost, seg(1) and
+// seg(3) SACKed (too little to start fast recovery). The timeout resends
+// seg(0); its ACK (up to seg(2)) lets two segments go in slow start:
+// seg(2) and seg(4), skipping seg(3).
+func TestRTORecoverySkipsSACKed(t *testing.T) {
+	h := newActive(t, &Config{CongestionControl: "reno"})
+	h.establishWith(0, synAck(5000, 1001).mss(1460).sackOK())
+	h.exactOptions()
+	b := newBulk(6, 5001)
+	h.write(b.data)
+	h.expect(b.segs(0, 5)...)
+	h.send(ack(5001, segStart(0)).sack(segStart(1), segStart(2)))
+	h.send(ack(5001, segStart(0)).sack(segStart(3), segStart(4), segStart(1), segStart(2)))
+	h.expectNone()
+	h.advance(200 * time.Millisecond)
+	h.expect(b.seg(0).rtx())
+	h.send(ack(5001, segStart(2)).sack(segStart(3), segStart(4)))
+	h.expect(b.seg(2).rtx(), b.seg(4).rtx())
+	h.send(ack(5001, segStart(5)))
+	h.expect(b.seg(5).rtx())
+	h.send(ack(5001, segStart(6)))
+	h.expectNone()
+	h.expectNoTimer()
+}
