@@ -29,6 +29,11 @@ type Config struct {
 	// tcp_sack do.
 	NoWindowScaling, NoTimestamps, NoSACK bool
 
+	// NoTailLossProbe turns off tail loss probes (RFC 8985 §7), which are
+	// on by default for SACK connections, as with Linux's
+	// tcp_early_retrans.
+	NoTailLossProbe bool
+
 	// CongestionControl names the algorithm: "cubic" (RFC 9438, the
 	// default, as on Linux) or "reno" (RFC 5681 with RFC 6582 NewReno).
 	CongestionControl string

@@ -94,10 +94,13 @@ type Conn struct {
 	sb             scoreboard
 	dupAcks        int
 	recovery       recoveryKind
-	recoveryPoint  Value // RecoveryPoint: recovery ends when this is acknowledged
-	highRxt        Value // HighRxt: retransmissions of this episode reached here
-	lostEnd        Value // bytes below this, not SACKed, are deemed lost
-	dsacksReceived int   // D-SACK blocks the peer sent (RFC 2883)
+	recoveryPoint  Value     // RecoveryPoint: recovery ends when this is acknowledged
+	highRxt        Value     // HighRxt: retransmissions of this episode reached here
+	lostEnd        Value     // bytes below this, not SACKed, are deemed lost
+	dsacksReceived int       // D-SACK blocks the peer sent (RFC 2883)
+	tlpAt          time.Time // the tail loss probe is due (RFC 8985 §7)
+	tlpOut         bool      // a probe is out, covering tlpSeq..tlpEnd
+	tlpSeq, tlpEnd Value
 	minRTT         time.Duration
 	appLimited     bool      // the last send stopped for want of data, not of window
 	lastSendAt     time.Time // for the restart after idle (RFC 5681 §4.1)
@@ -443,6 +446,7 @@ func (c *Conn) setState(s State, now time.Time) {
 func (c *Conn) stopTimers() {
 	c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	c.delackAt = time.Time{}
+	c.tlpAt = time.Time{}
 	c.rttTiming = false
 }
 

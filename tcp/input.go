@@ -469,6 +469,7 @@ func (c *Conn) processACK(seg *Segment, now time.Time) bool {
 	} else if c.isDupAck(seg, sacked) {
 		c.dupAck(now)
 	}
+	c.probeAcked(seg, now)
 	// Window update: only from a segment newer than the last one used
 	// (RFC 9293 §3.10.7.4), so an old reordered segment cannot shrink it.
 	if c.sndWl1.LessThan(seg.Seq) || (c.sndWl1 == seg.Seq && c.sndWl2.LessThanEq(ack)) {
@@ -566,6 +567,7 @@ func (c *Conn) dataAcked(seg *Segment, acked, pipe uint32, now time.Time) {
 	} else {
 		c.rtoAt = c.rtoDeadline(now)
 	}
+	c.scheduleTLP(now)
 }
 
 // growCwnd reports acknowledged data to the congestion controller, and

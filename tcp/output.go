@@ -162,6 +162,9 @@ func (c *Conn) sendAt(seq Value, n int, finOK bool, now time.Time) uint32 {
 	if c.rtoAt.IsZero() {
 		c.rtoAt = c.rtoDeadline(now)
 	}
+	if !seg.Retransmit && !c.tlpOut {
+		c.scheduleTLP(now)
+	}
 	c.persistAt = time.Time{}
 	c.lastSendAt = now
 	return seg.Len()

@@ -299,7 +299,7 @@ func TestSACKRecoveryWithoutThreeDupACKs(t *testing.T) {
 // seg(0); its ACK (up to seg(2)) lets two segments go in slow start:
 // seg(2) and seg(4), skipping seg(3).
 func TestRTORecoverySkipsSACKed(t *testing.T) {
-	h := newActive(t, &Config{CongestionControl: "reno"})
+	h := newActive(t, &Config{CongestionControl: "reno", NoTailLossProbe: true})
 	h.establishWith(0, synAck(5000, 1001).mss(1460).sackOK())
 	h.exactOptions()
 	b := newBulk(6, 5001)

@@ -11,7 +11,7 @@ import (
 // time if no timer is running.
 func (c *Conn) Deadline() time.Time {
 	var d time.Time
-	for _, t := range [...]time.Time{c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At, c.delackAt, c.keepAliveAt()} {
+	for _, t := range [...]time.Time{c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At, c.delackAt, c.keepAliveAt(), c.tlpAt} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -30,6 +30,11 @@ func (c *Conn) HandleTimer(now time.Time) {
 		c.timerFired("fin-wait-2", now)
 		c.setState(Closed, now)
 		return
+	}
+	if due(c.tlpAt, now) {
+		c.tlpAt = time.Time{}
+		c.timerFired("tail-loss-probe", now)
+		c.sendProbe(now)
 	}
 	if due(c.rtoAt, now) {
 		c.rtoAt = time.Time{}
@@ -101,6 +106,7 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 		c.cc.OnRTO(now, int(c.sndMax.Sub(c.sndUna)))
 	}
 	c.recovery = lossRecovery
+	c.tlpAt, c.tlpOut = time.Time{}, false
 	c.recoveryPoint = c.sndMax
 	c.highRxt = c.sndUna
 	c.lostEnd = c.sndMax
