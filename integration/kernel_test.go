@@ -37,6 +37,9 @@ func TestCurl(t *testing.T) {
 	if fileSHA256(t, got) != want {
 		t.Fatalf("curl fetched 50 MiB that differ from the file served")
 	}
+	// The kernel's own counters, to tell in a failure below whether a
+	// packet was dropped on the kernel's side of the TUN device.
+	kernelCounters := ns.Run("sh", "-c", "nstat -az | grep -v ' 0 ' ; ip -s link show tun0")
 	// curl closed first: its socket waits in TIME_WAIT (RFC 9293 §3.6).
 	if s := sockets(ns, seqackAddr+":80"); len(s) != 1 || !strings.HasPrefix(s[0], "TIME-WAIT ") {
 		t.Errorf("after curl closed first, the kernel's sockets to :80 are %q, want one in TIME-WAIT", s)
@@ -60,7 +63,8 @@ func TestCurl(t *testing.T) {
 			"tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.lost_segment")
 	if out = strings.TrimSpace(out); out != "" {
 		lines := strings.Split(out, "\n")
-		t.Errorf("tshark finds %d problem packets in the capture of the transfers; the first:\n%s", len(lines), strings.Join(lines[:min(20, len(lines))], "\n"))
+		t.Errorf("tshark finds %d problem packets in the capture of the transfers; the first:\n%s\nthe kernel's counters after the 50 MiB transfer:\n%s\nseqack serve said:\n%s",
+			len(lines), strings.Join(lines[:min(20, len(lines))], "\n"), kernelCounters, srv.output())
 	}
 	count := ns.Run("tshark", "-n", "-r", pcap, "-T", "fields", "-e", "frame.number", "-Y", "tcp")
 	if n := strings.Count(count, "\n"); n < size/1500 {

@@ -143,6 +143,7 @@ Flags:
 	fmt.Fprintln(stdout, "seqack serve: stopping; closing connections")
 	open := srv.shutdown()
 	st := hs.s.Stats()
+	ts := hs.tun.Stats()
 	if err := hs.Close(); err != nil {
 		fmt.Fprintf(stderr, "seqack serve: %v\n", err)
 	}
@@ -153,6 +154,8 @@ Flags:
 	}
 	fmt.Fprintf(stdout, "seqack serve: %d packets in, %d out; %d TCP segments in, %d out; %d resets sent; %d echo requests answered\n",
 		st.IPReceived, st.IPSent, st.TCPSegmentsIn, st.TCPSegmentsOut, st.TCPResetsSent, st.ICMPEchoReplies)
+	fmt.Fprintf(stdout, "seqack serve: device %s: %d packets read, %d written, %d refused by the kernel, %d too big\n",
+		hs.tun.Name(), ts.PacketsRead, ts.PacketsWritten, ts.WriteErrors, ts.TooBig)
 	return 0
 }
 
