@@ -101,6 +101,7 @@ type Conn struct {
 	tlpAt          time.Time // the tail loss probe is due (RFC 8985 §7)
 	tlpOut         bool      // a probe is out, covering tlpSeq..tlpEnd
 	tlpSeq, tlpEnd Value
+	rtoTSVal       uint32 // our timestamp clock when the last timeout fired
 	minRTT         time.Duration
 	appLimited     bool      // the last send stopped for want of data, not of window
 	lastSendAt     time.Time // for the restart after idle (RFC 5681 §4.1)

@@ -508,12 +508,13 @@ func (c *Conn) dataAcked(seg *Segment, acked, pipe uint32, now time.Time) {
 	}
 	var rtt time.Duration
 	switch {
-	case c.tsOK && seg.Options.HasTimestamps && seg.Options.TSEcr != 0 && c.recovery == notRecovering:
+	case c.tsOK && seg.Options.HasTimestamps && seg.Options.TSEcr != 0 &&
+		(c.recovery == notRecovering || int32(seg.Options.TSEcr-c.rtoTSVal) >= 0):
 		// RFC 7323 §4.1 (RTTM): every ACK of new data gives a sample.
-		// Not during loss recovery, though: the echo there may be of a
-		// segment that waited out a timeout, and one inflated sample
-		// feeds back into an ever longer RTO (RFC 7323 §4.2 leaves the
-		// choice to the sender).
+		// After a timeout, only an echo of a segment sent since: an
+		// older echo measures the wait for the timer, not the path, and
+		// one inflated sample feeds an ever longer RTO. A fresh one
+		// ends the backoff, as the RTO is computed anew (as in Linux).
 		rtt = time.Duration(c.tsNow(now)-seg.Options.TSEcr) * time.Millisecond
 		rtt = max(rtt, time.Millisecond/2)
 	case c.rttTiming && c.sndUna.GreaterThanEq(c.rttSeq):

@@ -106,6 +106,7 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 		c.cc.OnRTO(now, int(c.sndMax.Sub(c.sndUna)))
 	}
 	c.recovery = lossRecovery
+	c.rtoTSVal = c.tsNow(now)
 	c.tlpAt, c.tlpOut = time.Time{}, false
 	c.recoveryPoint = c.sndMax
 	c.highRxt = c.sndUna
@@ -174,9 +175,12 @@ func (c *Conn) keepAliveAt() time.Time {
 // keepAlive sends a keep-alive probe, <SEQ=SND.NXT-1><ACK=RCV.NXT>, with
 // no data (the form Linux uses; RFC 1122 §4.2.3.6 allows one byte), which
 // the peer answers with an ACK; after KeepAliveCount probes without an
-// answer the connection fails with ETIMEDOUT.
+// answer the connection is reset and fails with ETIMEDOUT.
 func (c *Conn) keepAlive(now time.Time) {
 	if c.kaProbes >= c.kaCount || c.userTimedOut(now) && c.kaProbes > 0 {
+		// The peer is gone, or unreachable: reset, as Linux does, in case
+		// it is only cut off and would otherwise hold its half forever.
+		c.transmit(c.scratch(Segment{Seq: c.sndMax, Flags: wire.FlagRST}), now)
 		c.fail(c.timeoutError(), now)
 		return
 	}
