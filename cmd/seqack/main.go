@@ -28,7 +28,7 @@ type command struct {
 }
 
 var commands = []command{
-	{"demo", "two hosts in one process over an in-memory link; prints the ladder of their connection", runDemo},
+	{"demo", "two hosts in one process over a simulated link; prints the ladder of their connection", runDemo},
 	{"serve", "serve echo, discard and HTTP on a TUN device, for curl, nc, ping and nmap to talk to", runServe},
 	{"dial", "connect to HOST:PORT over a TUN device, like nc: stdin to the connection, the connection to stdout", runDial},
 	{"get", "fetch a URL with HTTP over a TUN device, with a progress bar and the transfer rate", runGet},
