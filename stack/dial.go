@@ -35,7 +35,8 @@ func (s *Stack) DialContext(ctx context.Context, network, address string) (net.C
 	return c, nil
 }
 
-// DialTCP is DialContext returning the concrete *Conn.
+// DialTCP is DialContext returning the concrete *Conn. It is DialStart
+// followed by a wait for the handshake.
 func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, error) {
 	raddr, err := parseAddr(network, address)
 	if err != nil {
@@ -48,33 +49,15 @@ func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, er
 		}
 		return e
 	}
-	if raddr.Addr().IsUnspecified() || raddr.Port() == 0 {
-		return nil, opErr(netip.AddrPort{}, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, opErr(netip.AddrPort{}, mapContextError(err))
 	}
-	local := s.cfg.Addrs[0]
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, opErr(netip.AddrPort{}, net.ErrClosed)
+	c, err := s.DialStart(network, address)
+	if err != nil {
+		return nil, err
 	}
-	port, ok := s.freePortLocked(local, raddr)
-	if !ok {
-		s.mu.Unlock()
-		return nil, opErr(netip.AddrPort{}, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
-	}
-	id := tcp.ID{Local: netip.AddrPortFrom(local, port), Remote: raddr}
-	c := s.newConn(id, nil)
-	s.conns[id] = c
-	s.mu.Unlock()
-
+	id := c.id
 	c.mu.Lock()
-	if err := c.tcb.Connect(s.now()); err != nil {
-		c.unlockAndFlush()
-		return nil, opErr(id.Local, err)
-	}
 	for {
 		st := c.tcb.State()
 		if st >= tcp.Established {
