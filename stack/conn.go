@@ -136,8 +136,12 @@ func waitChan(p *chan struct{}) <-chan struct{} {
 // connection did not take it: it was already gone, or it is a TIME_WAIT
 // connection that a new SYN reopens (RFC 1122 §4.2.2.13).
 func (c *Conn) input(seg *tcp.Segment) bool {
-	now := c.s.now()
 	c.mu.Lock()
+	// The time is read under the lock: read before it, it could be older
+	// than the time another goroutine stamped segments with while this one
+	// waited, and timestamps (RFC 7323) must not go back — the peer's PAWS
+	// drops segments whose TSval does.
+	now := c.s.now()
 	if c.removed {
 		c.mu.Unlock()
 		return false

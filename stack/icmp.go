@@ -63,8 +63,8 @@ func (s *Stack) icmpError(m wire.ICMPv4) bool {
 	if c == nil {
 		return false
 	}
-	now := s.now()
 	c.mu.Lock()
+	now := s.now() // under the lock, as in Conn.input
 	if c.removed {
 		c.mu.Unlock()
 		return false

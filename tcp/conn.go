@@ -77,6 +77,7 @@ type Conn struct {
 	wsOK, tsOK, sackOK   bool
 	sndWscale, rcvWscale uint8     // shifts of the peer's window and of ours
 	tsOffset             uint32    // added to our millisecond clock (RFC 7323 §7.1)
+	tsLast               uint32    // the latest TSval used: the clock never goes back
 	tsRecent             uint32    // TS.Recent (RFC 7323 §4.3)
 	tsRecentAt           time.Time // when TS.Recent was set, for its 24-day life
 	lastAckSent          Value     // Last.ACK.sent (RFC 7323 §4.3)

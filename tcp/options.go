@@ -79,7 +79,15 @@ func (c *Conn) tcpOptionsLen() int {
 // tsNow is our timestamp clock (RFC 7323 §5.4): milliseconds, offset per
 // connection.
 func (c *Conn) tsNow(now time.Time) uint32 {
-	return uint32(now.UnixMilli()) + c.tsOffset
+	v := uint32(now.UnixMilli()) + c.tsOffset
+	// Never go back, even if the caller's clock does (a wall clock being
+	// stepped, or times read on different goroutines): the peer's PAWS
+	// (RFC 7323 §5) would drop every segment until it caught up.
+	if c.tsLast != 0 && int32(v-c.tsLast) < 0 {
+		return c.tsLast
+	}
+	c.tsLast = v
+	return v
 }
 
 // pawsValidity is how long TS.Recent stays valid without being refreshed
