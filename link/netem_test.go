@@ -194,6 +194,37 @@ func TestNetemPathLossRate(t *testing.T) {
 	}
 }
 
+// TestNetemPathLossIndependent checks that independent loss is independent:
+// a packet is no likelier to be lost after a loss, one or a few packets
+// back, than at any time.
+func TestNetemPathLossIndependent(t *testing.T) {
+	const n, p = 200000, 0.25
+	out, _ := netemRun(t, NetemConfig{Loss: p}, 12, n, time.Microsecond, netemSize(60))
+	lost := make([]bool, n)
+	for i := range lost {
+		lost[i] = true
+	}
+	for _, a := range out {
+		lost[a.seq] = false
+	}
+	for _, lag := range []int{1, 2, 3, 8} {
+		after, both := 0, 0
+		for i := 0; i+lag < n; i++ {
+			if lost[i] {
+				after++
+				if lost[i+lag] {
+					both++
+				}
+			}
+		}
+		// Five standard deviations of the conditional frequency.
+		got, sd := float64(both)/float64(after), math.Sqrt(p*(1-p)/float64(after))
+		if math.Abs(got-p) > 5*sd {
+			t.Errorf("P(loss | loss %d packets back) = %.4f; want %v ± %.4f", lag, got, p, 5*sd)
+		}
+	}
+}
+
 func TestNetemPathGilbertElliott(t *testing.T) {
 	tests := []struct {
 		name      string

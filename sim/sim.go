@@ -47,6 +47,9 @@ type Sim struct {
 	apps   []*app
 	closed bool
 
+	processed  int // events processed: packets, callbacks, timer runs
+	eventLimit int // Run fails once processed reaches it; 0: no limit
+
 	// tamper, if set, sees every packet as it enters a link (tests use it
 	// to damage packets in ways the checksums cannot catch).
 	tamper func(from *Host, pkt []byte)
@@ -66,6 +69,17 @@ func (s *Sim) Now() time.Time { return s.now }
 
 // Elapsed returns the virtual time since [Epoch].
 func (s *Sim) Elapsed() time.Duration { return s.now.Sub(Epoch) }
+
+// Events returns how many events the simulation has processed: packet
+// arrivals, callbacks, and runs of a host's timers.
+func (s *Sim) Events() int { return s.processed }
+
+// SetEventLimit makes Run fail once the simulation has processed n events
+// in all (0, the default, means no limit). The virtual time limit of Run
+// bounds how long a simulated exchange may take; this bounds the real time
+// a simulation may cost, when packets multiply (an acknowledgment loop over
+// a path that duplicates, say).
+func (s *Sim) SetEventLimit(n int) { s.eventLimit = n }
 
 // Hosts returns the hosts in the order they were added.
 func (s *Sim) Hosts() []*Host { return append([]*Host(nil), s.hosts...) }
@@ -90,6 +104,16 @@ type HostStats struct {
 	ResetsSent   int // segments with RST, from connections or for no connection
 	ConnErrors   int // connections that failed (reset, timed out, refused)
 	Unconnected  int // packets the host wrote before it was joined to a link
+
+	// AbnormalCloses counts connections that reached CLOSED other than by
+	// a finished close: from LAST_ACK when the peer acknowledged the FIN,
+	// or from TIME_WAIT (RFC 9293 §3.6). A reset, an abort or a timeout in
+	// any other state counts, and so does a reset in LAST_ACK. A reset
+	// that cuts TIME_WAIT short does not: the close had finished (this is
+	// the TIME-WAIT assassination of RFC 1337, which Linux allows too).
+	AbnormalCloses int
+	// LastAbnormal describes the last abnormal close, for error messages.
+	LastAbnormal string
 }
 
 // Name returns the name the host was added with.
@@ -248,6 +272,9 @@ func (s *Sim) Run(until func() bool, limit time.Duration) error {
 			s.now = end
 			return fmt.Errorf("sim: seed %d: virtual time limit of %v reached at %v; %s", s.seed, limit, s.Elapsed(), s.openConns())
 		}
+		if s.eventLimit > 0 && s.processed >= s.eventLimit {
+			return fmt.Errorf("sim: seed %d: event limit of %d reached at %v; %s", s.seed, s.eventLimit, s.Elapsed(), s.openConns())
+		}
 		if next.After(s.now) {
 			s.now = next
 		}
@@ -300,6 +327,7 @@ func (s *Sim) next() (time.Time, bool) {
 func (s *Sim) process() {
 	for len(s.events) > 0 && !s.events[0].at.After(s.now) {
 		e := heap.Pop(&s.events).(event)
+		s.processed++
 		if e.fn != nil {
 			e.fn()
 			continue
@@ -308,6 +336,7 @@ func (s *Sim) process() {
 	}
 	for _, h := range s.hosts {
 		if nt := h.stack.NextTimer(); !nt.IsZero() && !nt.After(s.now) {
+			s.processed++
 			h.stack.RunTimers()
 		}
 	}
@@ -440,12 +469,40 @@ func (n *nic) Close() error {
 
 // hostSink counts a host's events, then passes them on.
 type hostSink struct {
-	h    *Host
-	next trace.Sink
+	h       *Host
+	next    trace.Sink
+	lastRST map[[2]netip.AddrPort]bool // connections whose last segment in was a reset
 }
 
 func (k *hostSink) Emit(e *trace.Event) {
+	key := [2]netip.AddrPort{e.Local, e.Remote}
 	switch e.Kind {
+	case trace.SegmentReceived:
+		if e.Seg.Flags&wire.FlagRST != 0 {
+			if k.lastRST == nil {
+				k.lastRST = make(map[[2]netip.AddrPort]bool)
+			}
+			k.lastRST[key] = true
+		} else {
+			delete(k.lastRST, key)
+		}
+	case trace.StateChanged:
+		if e.To != tcp.Closed.String() || !e.Remote.IsValid() {
+			break // not a connection's end (or a listener's)
+		}
+		reset := k.lastRST[key]
+		delete(k.lastRST, key)
+		switch {
+		case e.From == tcp.TimeWait.String():
+		case e.From == tcp.LastAck.String() && !reset:
+		default:
+			k.h.stats.AbnormalCloses++
+			how := "without finishing its close"
+			if reset {
+				how = "on a reset"
+			}
+			k.h.stats.LastAbnormal = fmt.Sprintf("%v→%v went %s→CLOSED at %v %s", e.Local, e.Remote, e.From, e.Time.Sub(Epoch), how)
+		}
 	case trace.SegmentSent:
 		k.h.stats.SegmentsSent++
 		if e.Seg.Retransmit {

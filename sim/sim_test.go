@@ -422,3 +422,46 @@ func TestISNFunc(t *testing.T) {
 		t.Error("derive does not separate salts or seeds")
 	}
 }
+
+func TestHostSinkCleanCloses(t *testing.T) {
+	l, r := netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:80")
+	state := func(from, to tcp.State) trace.Event {
+		return trace.Event{Kind: trace.StateChanged, Local: l, Remote: r, From: from.String(), To: to.String()}
+	}
+	recv := func(flags wire.TCPFlags) trace.Event {
+		e := trace.Event{Kind: trace.SegmentReceived, Local: l, Remote: r}
+		e.Seg.Flags = flags
+		return e
+	}
+	tests := []struct {
+		name     string
+		events   []trace.Event
+		abnormal int
+	}{
+		{"active close", []trace.Event{state(tcp.FinWait2, tcp.TimeWait), state(tcp.TimeWait, tcp.Closed)}, 0},
+		{"passive close", []trace.Event{recv(wire.FlagACK), state(tcp.LastAck, tcp.Closed)}, 0},
+		{"reset ends TIME_WAIT", []trace.Event{recv(wire.FlagRST), state(tcp.TimeWait, tcp.Closed)}, 0},
+		{"reset in LAST_ACK", []trace.Event{recv(wire.FlagRST), state(tcp.LastAck, tcp.Closed)}, 1},
+		{"reset in CLOSING", []trace.Event{recv(wire.FlagRST), state(tcp.Closing, tcp.Closed)}, 1},
+		{"reset in ESTABLISHED", []trace.Event{recv(wire.FlagRST), state(tcp.Established, tcp.Closed)}, 1},
+		{"refused", []trace.Event{recv(wire.FlagRST | wire.FlagACK), state(tcp.SynSent, tcp.Closed)}, 1},
+		{"FIN_WAIT_2 timeout", []trace.Event{state(tcp.FinWait2, tcp.Closed)}, 1},
+		{"ignored reset, then a clean close", []trace.Event{recv(wire.FlagRST), recv(wire.FlagACK), state(tcp.LastAck, tcp.Closed)}, 0},
+		{"a listener closing", []trace.Event{{Kind: trace.StateChanged, Local: r, From: "LISTEN", To: "CLOSED"}}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Host{}
+			k := &hostSink{h: h}
+			for i := range tt.events {
+				k.Emit(&tt.events[i])
+			}
+			if h.stats.AbnormalCloses != tt.abnormal {
+				t.Errorf("AbnormalCloses = %d; want %d (%s)", h.stats.AbnormalCloses, tt.abnormal, h.stats.LastAbnormal)
+			}
+			if tt.abnormal > 0 && !strings.Contains(h.stats.LastAbnormal, "10.0.0.1:1000→10.0.0.2:80") {
+				t.Errorf("LastAbnormal = %q; want the connection named", h.stats.LastAbnormal)
+			}
+		})
+	}
+}

@@ -45,8 +45,10 @@ type TransferResult struct {
 	Goodput float64
 
 	// Retransmits counts the segments the two hosts retransmitted, and
-	// Segments all the segments they sent.
-	Retransmits, Segments int
+	// Segments all the segments they sent. Resets counts the segments
+	// with RST among them: a reset may answer a late segment after a
+	// connection has closed, and cut the peer's TIME_WAIT short.
+	Retransmits, Segments, Resets int
 
 	// Forward and Reverse are what the link did from client to server
 	// and from server to client.
@@ -61,10 +63,11 @@ type TransferResult struct {
 // cfg.ReverseBytes), which must be joined by a link: the server listens,
 // the client dials, each side writes its data and then closes its sending
 // side (CloseWrite), reads until EOF, hashes what it read with SHA-256, and
-// closes. It succeeds if both ends receive exactly what was sent, both
-// connections reach CLOSED (through TIME_WAIT where the state machine
-// says so), and neither host sends a reset or sees a connection fail.
-// Errors name the seed, which replays the run.
+// closes. It succeeds if both ends receive exactly what was sent and both
+// connections close cleanly: each reaches CLOSED from LAST_ACK, its FIN
+// acknowledged, or from TIME_WAIT, and none is reset, aborted or timed out
+// on the way (see HostStats.AbnormalCloses). Errors name the seed, which
+// replays the run.
 func (s *Sim) Transfer(client, server *Host, cfg TransferConfig) (TransferResult, error) {
 	var res TransferResult
 	if client.link == nil || client.link != server.link {
@@ -172,11 +175,12 @@ func (s *Sim) Transfer(client, server *Host, cfg TransferConfig) (TransferResult
 	}{{client, cBefore}, {server, sBefore}} {
 		res.Retransmits += h.h.stats.Retransmits - h.before.Retransmits
 		res.Segments += h.h.stats.SegmentsSent - h.before.SegmentsSent
-		if n := h.h.stats.ResetsSent - h.before.ResetsSent; n > 0 {
-			return res, fail("%s sent %d resets", h.h.name, n)
+		res.Resets += h.h.stats.ResetsSent - h.before.ResetsSent
+		if n := h.h.stats.AbnormalCloses - h.before.AbnormalCloses; n > 0 {
+			return res, fail("the connection of %s did not close cleanly: %s", h.h.name, h.h.stats.LastAbnormal)
 		}
 		if n := h.h.stats.ConnErrors - h.before.ConnErrors; n > 0 {
-			return res, fail("%d connections of %s failed", n, h.h.name)
+			return res, fail("the connection of %s failed", h.h.name)
 		}
 	}
 	for i, d := range [2]struct {
