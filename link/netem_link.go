@@ -19,18 +19,17 @@ import (
 type Netem struct {
 	inner Link
 
-	mu       sync.Mutex
-	ready    sync.Cond // signalled when ingress packets are due, or on Close
-	egress   *NetemPath
-	ingress  *NetemPath
-	pending  netemHeap // delayed packets of both directions
-	seq      uint64    // tie-break for packets due at the same time
-	inbox    [][]byte  // ingress packets due, waiting for ReadPackets
-	closed   bool
-	kick     chan struct{} // a new earliest packet was queued
-	done     chan struct{}
-	wg       sync.WaitGroup
-	closeErr error
+	mu      sync.Mutex
+	ready   sync.Cond // signalled when ingress packets are due, or on Close
+	egress  *NetemPath
+	ingress *NetemPath
+	pending netemHeap // delayed packets of both directions
+	seq     uint64    // tie-break for packets due at the same time
+	inbox   [][]byte  // ingress packets due, waiting for ReadPackets
+	closed  bool
+	kick    chan struct{} // a new earliest packet was queued
+	done    chan struct{}
+	wg      sync.WaitGroup
 }
 
 var _ Link = (*Netem)(nil)

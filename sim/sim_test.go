@@ -365,8 +365,8 @@ func TestSeedsDeriveHostRandomness(t *testing.T) {
 		t.Fatal("no SYN")
 		return 0
 	}
-	if isn(1) != isn(1) {
-		t.Error("same seed, different ISNs")
+	if a, b := isn(1), isn(1); a != b {
+		t.Errorf("same seed, ISNs %d and %d", a, b)
 	}
 	if isn(1) == isn(2) {
 		t.Error("seeds 1 and 2 gave the same ISN")

@@ -56,8 +56,12 @@ type Config struct {
 	// advances the clock hands the stack each arriving packet with
 	// [Stack.Deliver] and runs its timers with [Stack.RunTimers] when
 	// [Stack.NextTimer] is due. A simulator uses it to run many stacks on
-	// one virtual clock. Nil means the real clock, with the stack reading
-	// its link and running its timers on goroutines of its own.
+	// one virtual clock, with the non-blocking calls (DialStart, TryAccept,
+	// TryRead, TryWrite): a call that waits (Dial, Accept, Read, Write,
+	// Close with a linger time) would wait for the very goroutine that
+	// drives the clock. Deadlines stay on the real clock. Nil means the
+	// real clock, with the stack reading its link and running its timers
+	// on goroutines of its own.
 	Clock func() time.Time
 
 	// Rand, if set, chooses ephemeral ports, so that a seeded generator
