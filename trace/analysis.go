@@ -32,6 +32,10 @@ const (
 	AnswerRetransmission
 	// OtherRetransmission: a retransmission the events do not explain.
 	OtherRetransmission
+	// ProbeRetransmission: the last segment resent by a tail loss probe
+	// (RFC 8985 §7), two round trips after it, so that the ACK it draws
+	// shows what is missing.
+	ProbeRetransmission
 )
 
 var retransmissionNames = [...]string{
@@ -41,6 +45,7 @@ var retransmissionNames = [...]string{
 	RecoveryRetransmission: "retransmission in fast recovery",
 	AnswerRetransmission:   "retransmission",
 	OtherRetransmission:    "retransmission",
+	ProbeRetransmission:    "tail loss probe",
 }
 
 // String returns how the ladder marks r: "fast retransmission",
@@ -211,6 +216,7 @@ type sideState struct {
 	episode       Retransmission
 	recoveryPoint uint32 // the episode ends when this is acknowledged
 	rtoFired      bool   // its retransmission timer expired; no segment sent since
+	tlpFired      bool   // its tail loss probe timer expired; no segment sent since
 	probe         string // a probe timer expired; no segment sent since
 	synRecv       bool   // it received a SYN without ACK; no segment sent since
 	received      spanSet
@@ -227,6 +233,8 @@ func (l *ladder) analyze() {
 			switch r.timer {
 			case "retransmit":
 				st[r.side].rtoFired = true
+			case "tail-loss-probe":
+				st[r.side].tlpFired = true
 			case "keepalive":
 				st[r.side].probe = "keep-alive"
 			case "persist":
@@ -283,6 +291,9 @@ func (l *ladder) send(st *[2]sideState, r *row) *SegmentReport {
 			rep.Retransmission = TimeoutRetransmission
 			rep.DupACKs = me.dupRecv
 			me.episode, me.recoveryPoint = TimeoutRetransmission, me.highSent
+		case me.tlpFired:
+			rep.Retransmission = ProbeRetransmission
+			rep.DupACKs = me.dupRecv
 		case me.synRecv && s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN|wire.FlagACK:
 			rep.Retransmission = AnswerRetransmission
 		case me.episode == TimeoutRetransmission:
@@ -299,7 +310,7 @@ func (l *ladder) send(st *[2]sideState, r *row) *SegmentReport {
 	}
 	if rep.Sent {
 		rep.Probe = me.probe
-		me.rtoFired, me.probe, me.synRecv = false, "", false
+		me.rtoFired, me.tlpFired, me.probe, me.synRecv = false, false, "", false
 	}
 	if end := spaceEnd(s); !me.hasHigh || seqLess(me.highSent, end) {
 		me.highSent, me.hasHigh = end, true
@@ -430,7 +441,7 @@ func (rep *SegmentReport) marks() []string {
 // writeLegend explains the marks the ladder uses.
 func (l *ladder) writeLegend(b *bytes.Buffer) {
 	var has struct {
-		sack, dup, dsack, fast, recovery, timeout, spurious, zero, update, change, ts bool
+		sack, dup, dsack, fast, recovery, timeout, tlp, spurious, zero, update, change, ts bool
 	}
 	for _, r := range l.rows {
 		rep := r.report
@@ -442,6 +453,7 @@ func (l *ladder) writeLegend(b *bytes.Buffer) {
 		has.dsack = has.dsack || rep.DSACK
 		has.fast = has.fast || rep.Retransmission == FastRetransmission
 		has.recovery = has.recovery || rep.Retransmission == RecoveryRetransmission
+		has.tlp = has.tlp || rep.Retransmission == ProbeRetransmission
 		has.timeout = has.timeout || rep.Retransmission == TimeoutRetransmission || rep.Retransmission == OtherRetransmission
 		has.spurious = has.spurious || rep.Spurious
 		has.zero = has.zero || rep.ZeroWindow
@@ -463,6 +475,7 @@ func (l *ladder) writeLegend(b *bytes.Buffer) {
 	line(has.fast, "fast retransmission: resent on duplicate ACKs or SACK blocks, without waiting for the timer (RFC 5681 §3.2, RFC 6675)")
 	line(has.recovery, "retransmission in fast recovery: another hole filled before the recovery ends (RFC 6675, RFC 6582)")
 	line(has.timeout, "retransmission: resent after the retransmission timer expired (RFC 6298)")
+	line(has.tlp, "tail loss probe: the last segment resent two round trips on, when no ACK came back, so that the ACK it draws shows what is missing (RFC 8985 §7)")
 	line(has.spurious, "spurious: not needed; the receiver already had it, and had acknowledged it")
 	line(has.zero, "zero window: the receiver's buffer is full; the sender must wait, and probe (RFC 9293 §3.8.6.1)")
 	line(has.update, "window update: the same ACK again, with a new window")

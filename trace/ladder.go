@@ -565,6 +565,8 @@ func timerNote(timer string) string {
 		return "delayed ACK timer expired"
 	case "keepalive":
 		return "keep-alive timer expired"
+	case "tail-loss-probe":
+		return "tail loss probe timer expired"
 	case "fin-wait-2":
 		return "FIN_WAIT_2 timer expired"
 	}

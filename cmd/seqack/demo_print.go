@@ -220,6 +220,7 @@ func networkNotes(o demoOptions, r *demoResult, conn *trace.ConnReport) []string
 			{trace.RecoveryRetransmission, "later in the same fast recovery"},
 			{trace.TimeoutRetransmission, "after the retransmission timer expired"},
 			{trace.AnswerRetransmission, "in answer to a repeated SYN"},
+			{trace.ProbeRetransmission, "by a tail loss probe"},
 			{trace.OtherRetransmission, "for no reason the trace shows"},
 		} {
 			if n := kinds[k.kind]; n > 0 {
@@ -323,12 +324,16 @@ func lossNote(o demoOptions, segs []*trace.SegmentReport, l *trace.SegmentReport
 			how = fmt.Sprintf("After %d duplicate ACKs from the %s (ack %d again and again, with SACK blocks for what arrived past the hole), "+
 				"the %s resent it at %s by fast retransmission, without waiting for its retransmission timer", r.DupACKs, peer, r.Seq, who, ms(r.SentAt))
 		case r.DupACKs > 0:
-			how = fmt.Sprintf("After %s from the %s, whose SACK blocks showed that more than 2 segments had arrived past the hole (RFC 6675 counts those, not the ACKs), "+
+			how = fmt.Sprintf("After %s from the %s, too few to start a fast retransmission by themselves, its SACK blocks showed the hole lost: "+
+				"more than 2 segments had arrived past it (RFC 6675 counts those, not the ACKs), or a tail loss probe sent later had arrived (RFC 8985); "+
 				"the %s resent it at %s by fast retransmission, without waiting for its retransmission timer", plural(r.DupACKs, "duplicate ACK", "duplicate ACKs"), peer, who, ms(r.SentAt))
 		default:
 			how = fmt.Sprintf("The %s's SACK blocks showed the hole, and the %s resent it at %s by fast retransmission, without waiting for its retransmission timer",
 				peer, who, ms(r.SentAt))
 		}
+	case trace.ProbeRetransmission:
+		how = fmt.Sprintf("Too little came back after it to start a fast retransmission, so two round trips later the %s sent a tail loss probe (RFC 8985): "+
+			"it resent the segment at %s", who, ms(r.SentAt))
 	case trace.RecoveryRetransmission:
 		how = fmt.Sprintf("The %s resent it at %s, in the fast recovery already under way: a partial ACK or the SACK blocks showed this hole too", who, ms(r.SentAt))
 	case trace.AnswerRetransmission:

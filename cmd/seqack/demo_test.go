@@ -195,8 +195,8 @@ func TestDemoDeterministic(t *testing.T) {
 // searched rather than fixed, so that the test outlives changes to the
 // engine that change which packets a seed loses.
 func TestDemoLoss(t *testing.T) {
-	var fast, timeout bool
-	for seed := 1; seed <= 60 && !(fast && timeout); seed++ {
+	var fast, timeout, probe bool
+	for seed := 1; seed <= 60 && !(fast && timeout && probe); seed++ {
 		s := demoOutput(t, "--loss", "5", "--bytes", "20000", "--relative", "--seed", strconv.Itoa(seed))
 		if !strings.Contains(s, "The network (one-way delay 1ms, loss 5%, seed "+strconv.Itoa(seed)+")") ||
 			!strings.Contains(s, "Goodput: 20000 bytes in ") {
@@ -211,10 +211,20 @@ func TestDemoLoss(t *testing.T) {
 		}
 		if strings.Contains(s, "(fast retransmission)") {
 			fast = true
-			for _, want := range []string{"dup ACK #3", "<sack 1 {", "by fast retransmission, without waiting for its retransmission timer",
+			// (Three duplicate ACKs, or fewer with SACK blocks that show the
+			// hole, or the answer to a tail loss probe.)
+			for _, want := range []string{"dup ACK #", "<sack 1 {", "by fast retransmission, without waiting for its retransmission timer",
 				"fast retransmission: resent on duplicate ACKs"} {
 				if !strings.Contains(flat, want) {
 					t.Errorf("seed %d: a fast retransmission, but the output lacks %q:\n%s", seed, want, s)
+				}
+			}
+		}
+		if strings.Contains(s, "(tail loss probe)") {
+			probe = true
+			for _, want := range []string{"(tail loss probe timer expired)", "tail loss probe: the last segment resent", "by a tail loss probe"} {
+				if !strings.Contains(flat, want) {
+					t.Errorf("seed %d: a tail loss probe, but the output lacks %q:\n%s", seed, want, s)
 				}
 			}
 		}
@@ -225,8 +235,8 @@ func TestDemoLoss(t *testing.T) {
 			}
 		}
 	}
-	if !fast || !timeout {
-		t.Errorf("no seed up to 60 shows both a fast retransmission (%v) and a timeout (%v) with --loss 5 --bytes 20000", fast, timeout)
+	if !fast || !timeout || !probe {
+		t.Errorf("no seed up to 60 shows a fast retransmission (%v), a timeout (%v) and a tail loss probe (%v) with --loss 5 --bytes 20000", fast, timeout, probe)
 	}
 }
 
