@@ -90,23 +90,26 @@ type Conn struct {
 	dsackPending bool
 
 	// Loss recovery (RFC 5681, RFC 6582, RFC 6675) and congestion control.
-	cc             cc.Controller
-	ccAck          cc.Ack
-	sb             scoreboard
-	dupAcks        int
-	recovery       recoveryKind
-	recoveryPoint  Value     // RecoveryPoint: recovery ends when this is acknowledged
-	highRxt        Value     // HighRxt: retransmissions of this episode reached here
-	lostEnd        Value     // bytes below this, not SACKed, are deemed lost
-	dsacksReceived int       // D-SACK blocks the peer sent (RFC 2883)
-	tlpAt          time.Time // the tail loss probe is due (RFC 8985 §7)
-	tlpOut         bool      // a probe is out, covering tlpSeq..tlpEnd
-	tlpSeq, tlpEnd Value
-	rtoTSVal       uint32 // our timestamp clock when the last timeout fired
-	minRTT         time.Duration
-	appLimited     bool      // the last send stopped for want of data, not of window
-	lastSendAt     time.Time // for the restart after idle (RFC 5681 §4.1)
-	progressAt     time.Time // when SND.UNA last moved or data first went out (user timeout)
+	cc              cc.Controller
+	ccAck           cc.Ack
+	sb              scoreboard
+	dupAcks         int
+	recovery        recoveryKind
+	recoveryPoint   Value     // RecoveryPoint: recovery ends when this is acknowledged
+	highRxt         Value     // HighRxt: retransmissions of this episode reached here
+	lostEnd         Value     // bytes below this, not SACKed, are deemed lost
+	dsacksReceived  int       // D-SACK blocks the peer sent (RFC 2883)
+	tlpAt           time.Time // the tail loss probe is due (RFC 8985 §7)
+	tlpOut          bool      // a probe is out, covering tlpSeq..tlpEnd
+	tlpSeq, tlpEnd  Value
+	rtoTSVal        uint32 // our timestamp clock when the last timeout fired
+	rxtMark         Value  // SND.MAX when the latest retransmission went out
+	rxtMarkSet      bool
+	lostRetransmits int // retransmissions found lost (detectLostRetransmissions)
+	minRTT          time.Duration
+	appLimited      bool      // the last send stopped for want of data, not of window
+	lastSendAt      time.Time // for the restart after idle (RFC 5681 §4.1)
+	progressAt      time.Time // when SND.UNA last moved or data first went out (user timeout)
 
 	// Acknowledgment policy (RFC 1122 §4.2.3.2, RFC 5681 §4.2).
 	delackAt   time.Time // the delayed ACK is due

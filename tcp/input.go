@@ -470,6 +470,9 @@ func (c *Conn) processACK(seg *Segment, now time.Time) bool {
 		c.dupAck(now)
 	}
 	c.probeAcked(seg, now)
+	if sacked > 0 {
+		c.detectLostRetransmissions()
+	}
 	// Window update: only from a segment newer than the last one used
 	// (RFC 9293 §3.10.7.4), so an old reordered segment cannot shrink it.
 	if c.sndWl1.LessThan(seg.Seq) || (c.sndWl1 == seg.Seq && c.sndWl2.LessThanEq(ack)) {

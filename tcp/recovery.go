@@ -105,6 +105,7 @@ func (c *Conn) retransmitLost(now time.Time) bool {
 	}
 	n := c.sendAt(s, min(int(e.Sub(s)), c.sendMSS), true, now)
 	c.highRxt = s.Add(n)
+	c.rxtMark, c.rxtMarkSet = c.sndMax, true
 	return true
 }
 
@@ -203,4 +204,27 @@ func (c *Conn) rcvSpaceInUse() int {
 		end = h
 	}
 	return c.rcvBuf.Len() + int(end.Sub(c.rcvNxt))
+}
+
+// detectLostRetransmissions resends holes whose retransmission was lost
+// too. Retransmissions go out in order, and the latest went out when
+// SND.MAX was rxtMark; once the peer SACKs data from rxtMark on — sent
+// after every retransmission so far — a hole below HighRxt that is still
+// missing cannot be late, only lost (RFC 8985 §6.2's rule, with the
+// transmission order standing in for send times, as Linux's
+// tcp_mark_lost_retrans did before RACK). HighRxt goes back to SND.UNA,
+// so NextSeg resends such holes; the congestion window is not cut again,
+// as one recovery episode answers one congestion event.
+func (c *Conn) detectLostRetransmissions() {
+	if c.recovery == notRecovering || !c.rxtMarkSet || len(c.sb.ranges) == 0 {
+		return
+	}
+	if !c.sb.ranges[len(c.sb.ranges)-1].end.GreaterThan(c.rxtMark) {
+		return
+	}
+	if s, _ := c.sb.nextHole(c.sndUna, c.sndMax); s.LessThan(c.highRxt) {
+		c.highRxt = c.sndUna
+		c.rxtMarkSet = false
+		c.lostRetransmits++
+	}
 }

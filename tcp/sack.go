@@ -8,10 +8,10 @@ type seqRange struct{ start, end Value }
 func (r seqRange) len() uint32 { return r.end.Sub(r.start) }
 
 // maxRanges bounds the out-of-order ranges a receiver tracks and the SACKed
-// ranges a sender's scoreboard keeps. Real losses leave a handful of holes
-// per window; a peer that makes more is served less precisely, never with
-// more memory.
-const maxRanges = 32
+// ranges a sender's scoreboard keeps. A bottleneck queue that overflows in
+// slow start can leave hundreds of holes in one window; beyond this many,
+// the peer is served less precisely, never with more memory.
+const maxRanges = 256
 
 // ---------------------------------------------------------------------------
 // The receiver's side: which out-of-order ranges are held, for SACK blocks.
@@ -113,52 +113,43 @@ func (s *scoreboard) add(start, end Value) uint32 {
 	if !start.LessThan(end) {
 		return 0
 	}
-	before := s.sacked
+	// ranges[i:j] are the ranges the block overlaps or touches.
+	i := 0
+	for i < len(s.ranges) && s.ranges[i].end.LessThan(start) {
+		i++
+	}
 	merged := seqRange{start, end}
-	// Rebuild: the ranges before merged, merged, the ranges after.
-	var rest [maxRanges + 1]seqRange
-	n := 0
-	inserted := false
-	for _, r := range s.ranges {
-		switch {
-		case r.end.LessThan(merged.start):
-			rest[n] = r
-			n++
-		case merged.end.LessThan(r.start):
-			if !inserted {
-				rest[n] = merged
-				n++
-				inserted = true
-			}
-			rest[n] = r
-			n++
-		default:
-			if r.start.LessThan(merged.start) {
-				merged.start = r.start
-			}
-			if r.end.GreaterThan(merged.end) {
-				merged.end = r.end
-			}
+	var covered uint32
+	j := i
+	for ; j < len(s.ranges) && !end.LessThan(s.ranges[j].start); j++ {
+		r := s.ranges[j]
+		covered += r.len()
+		if r.start.LessThan(merged.start) {
+			merged.start = r.start
+		}
+		if r.end.GreaterThan(merged.end) {
+			merged.end = r.end
 		}
 	}
-	if !inserted {
-		rest[n] = merged
-		n++
+	if j > i {
+		s.ranges[i] = merged
+		s.ranges = append(s.ranges[:i+1], s.ranges[j:]...)
+	} else {
+		if len(s.ranges) >= maxRanges {
+			if i == len(s.ranges) {
+				// Too many holes: keep the lowest ranges, which say what
+				// to repair first; the rest will be reported again.
+				return 0
+			}
+			s.sacked -= s.ranges[len(s.ranges)-1].len()
+			s.ranges = s.ranges[:len(s.ranges)-1]
+		}
+		s.ranges = append(s.ranges, seqRange{})
+		copy(s.ranges[i+1:], s.ranges[i:])
+		s.ranges[i] = merged
 	}
-	if n > maxRanges {
-		// Too many holes: drop the highest range (it is the newest
-		// information least needed to repair the lowest holes).
-		n = maxRanges
-	}
-	s.ranges = append(s.ranges[:0], rest[:n]...)
-	s.sacked = 0
-	for _, r := range s.ranges {
-		s.sacked += r.len()
-	}
-	if s.sacked < before {
-		return 0
-	}
-	return s.sacked - before
+	s.sacked += merged.len() - covered
+	return merged.len() - covered
 }
 
 // ackTo forgets everything below una: it is acknowledged cumulatively.
