@@ -1,5 +1,8 @@
 // Package link moves IP packets between a stack and the world: the Link
-// interface, and its implementations (an in-memory Pipe today).
+// interface, and its implementations: Pipe (two in-memory ends), Netem
+// (loss, delay, reordering, duplication, corruption and a bottleneck, on
+// any link; NetemPath is its core for simulators), TUN (a Linux TUN
+// device), and Tap (a pcap recorder on any link).
 package link
 
 import "errors"
