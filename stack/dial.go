@@ -42,13 +42,7 @@ func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, er
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
-	opErr := func(src netip.AddrPort, err error) error {
-		e := &net.OpError{Op: "dial", Net: network, Addr: net.TCPAddrFromAddrPort(raddr), Err: err}
-		if src.IsValid() {
-			e.Source = net.TCPAddrFromAddrPort(src)
-		}
-		return e
-	}
+	opErr := dialError(network, raddr)
 	if err := ctx.Err(); err != nil {
 		return nil, opErr(netip.AddrPort{}, mapContextError(err))
 	}
@@ -85,6 +79,19 @@ func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, er
 			return nil, opErr(id.Local, net.ErrClosed)
 		}
 		c.mu.Lock()
+	}
+}
+
+// dialError returns the function that wraps a dial's errors as package
+// net does: a *net.OpError naming the address dialled and, once there is
+// one, the local address.
+func dialError(network string, raddr netip.AddrPort) func(src netip.AddrPort, err error) error {
+	return func(src netip.AddrPort, err error) error {
+		e := &net.OpError{Op: "dial", Net: network, Addr: net.TCPAddrFromAddrPort(raddr), Err: err}
+		if src.IsValid() {
+			e.Source = net.TCPAddrFromAddrPort(src)
+		}
+		return e
 	}
 }
 

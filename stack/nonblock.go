@@ -33,13 +33,7 @@ func (s *Stack) DialStart(network, address string) (*Conn, error) {
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
-	opErr := func(src netip.AddrPort, err error) error {
-		e := &net.OpError{Op: "dial", Net: network, Addr: net.TCPAddrFromAddrPort(raddr), Err: err}
-		if src.IsValid() {
-			e.Source = net.TCPAddrFromAddrPort(src)
-		}
-		return e
-	}
+	opErr := dialError(network, raddr)
 	if raddr.Addr().IsUnspecified() || raddr.Port() == 0 {
 		return nil, opErr(netip.AddrPort{}, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
 	}
