@@ -105,6 +105,8 @@ type Conn struct {
 	rtoTSVal        uint32 // our timestamp clock when the last timeout fired
 	rxtMark         Value  // SND.MAX when the latest retransmission went out
 	rxtMarkSet      bool
+	headMark        Value // SND.MAX when the head (SND.UNA) was last resent, or became the head
+	headMarkSet     bool
 	lostRetransmits int // retransmissions found lost (detectLostRetransmissions)
 	minRTT          time.Duration
 	appLimited      bool      // the last send stopped for want of data, not of window

@@ -472,6 +472,7 @@ func (c *Conn) processACK(seg *Segment, now time.Time) bool {
 	c.probeAcked(seg, now)
 	if sacked > 0 {
 		c.detectLostRetransmissions()
+		c.detectLostHead(now)
 	}
 	// Window update: only from a segment newer than the last one used
 	// (RFC 9293 §3.10.7.4), so an old reordered segment cannot shrink it.
@@ -538,6 +539,7 @@ func (c *Conn) dataAcked(seg *Segment, acked, pipe uint32, now time.Time) {
 	if c.lostEnd.LessThan(c.sndUna) {
 		c.lostEnd = c.sndUna
 	}
+	c.headMark, c.headMarkSet = c.sndMax, c.recovery != notRecovering
 	mss := uint32(c.sendMSS)
 	switch c.recovery {
 	case fastRecovery:

@@ -64,7 +64,7 @@ func (c *Conn) sendData(now time.Time) {
 				return // nothing left to resend (cannot happen; never spin)
 			}
 			c.highRxt = s.Add(n)
-			c.rxtMark, c.rxtMarkSet = c.sndMax, true
+			c.noteRetransmission(s)
 			continue
 		}
 

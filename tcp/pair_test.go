@@ -204,3 +204,35 @@ func TestPairBulkRandomLoss(t *testing.T) {
 		})
 	}
 }
+
+// A retransmission that is lost too is found by the SACKs of data sent
+// after it, and resent at once (RFC 8985 §6.2's rule, by transmission
+// order), about a round trip after the lost one rather than a
+// retransmission timeout (200 ms at least) later.
+func TestPairLostRetransmission(t *testing.T) {
+	p := newPair(t, nil, nil, 10*time.Millisecond)
+	var first, victim Value
+	var sent []time.Duration // when the victim segment went out
+	p.drop = func(from string, seg *Segment) bool {
+		if from != "a" || seg.PayloadLen() == 0 {
+			return false
+		}
+		if first == 0 {
+			first = seg.Seq
+			victim = first.Add(uint32(5 * seg.PayloadLen()))
+		}
+		if seg.Seq != victim {
+			return false
+		}
+		sent = append(sent, p.now.Sub(epoch))
+		return len(sent) <= 2 // the segment and its first retransmission
+	}
+	p.transfer(randomData(300<<10, 3), time.Minute)
+	if len(sent) != 3 {
+		t.Fatalf("the victim went out %d times (at %v), want 3", len(sent), sent)
+	}
+	t.Logf("the victim went out at %v over 20 ms round trips", sent)
+	if gap := sent[2] - sent[1]; gap >= 100*time.Millisecond {
+		t.Errorf("its lost retransmission was resent %v later: it waited for the timer", gap)
+	}
+}

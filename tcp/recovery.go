@@ -105,8 +105,18 @@ func (c *Conn) retransmitLost(now time.Time) bool {
 	}
 	n := c.sendAt(s, min(int(e.Sub(s)), c.sendMSS), true, now)
 	c.highRxt = s.Add(n)
-	c.rxtMark, c.rxtMarkSet = c.sndMax, true
+	c.noteRetransmission(s)
 	return true
+}
+
+// noteRetransmission records the marks detectLostRetransmissions works
+// from, after a retransmission from s: SND.MAX now, and, if s is the head
+// (SND.UNA), SND.MAX now as the head's mark.
+func (c *Conn) noteRetransmission(s Value) {
+	c.rxtMark, c.rxtMarkSet = c.sndMax, true
+	if s == c.sndUna {
+		c.headMark, c.headMarkSet = c.sndMax, true
+	}
 }
 
 // sampleRTT folds one round-trip measurement into the RTO estimate
@@ -225,6 +235,24 @@ func (c *Conn) detectLostRetransmissions() {
 	if s, _ := c.sb.nextHole(c.sndUna, c.sndMax); s.LessThan(c.highRxt) {
 		c.highRxt = c.sndUna
 		c.rxtMarkSet = false
+		c.lostRetransmits++
+	}
+}
+
+// detectLostHead applies the same rule to the head alone, sooner: the
+// hole at SND.UNA holds everything back, and once data sent after its
+// retransmission (from headMark on) is SACKed while it is still missing,
+// that retransmission was lost, and the head is resent at once. headMark
+// also moves to SND.MAX whenever SND.UNA advances in recovery, so a new
+// head is judged only by data sent after it became the head.
+func (c *Conn) detectLostHead(now time.Time) {
+	if c.recovery == notRecovering || !c.headMarkSet || len(c.sb.ranges) == 0 ||
+		!c.sndUna.LessThan(c.highRxt) || !c.sb.ranges[len(c.sb.ranges)-1].end.GreaterThan(c.headMark) {
+		return
+	}
+	_, e := c.sb.nextHole(c.sndUna, c.sndMax)
+	if c.sendAt(c.sndUna, min(int(e.Sub(c.sndUna)), c.sendMSS), true, now) > 0 {
+		c.headMark = c.sndMax
 		c.lostRetransmits++
 	}
 }
