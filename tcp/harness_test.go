@@ -130,9 +130,6 @@ func (p pkt) fresh() pkt               { p.rtxMark, p.hasRtx = false, true; retu
 // ts sets the timestamps option <TSval=val, TSecr=ecr> (RFC 7323 §3.2).
 func (p pkt) ts(val, ecr uint32) pkt { p.tsW, p.tsVal, p.tsEcr = optPresent, val, ecr; return p }
 
-// noTS says the segment carries no timestamps option.
-func (p pkt) noTS() pkt { p.tsW = optAbsent; return p }
-
 // sack sets the SACK blocks (RFC 2018 §3), given as left, right edge
 // pairs in the order they appear; with no edges it says there are none.
 func (p pkt) sack(edges ...Value) pkt {
@@ -153,14 +150,8 @@ func (p pkt) sack(edges ...Value) pkt {
 // ws sets the window scale option (RFC 7323 §2.2) to shift.
 func (p pkt) ws(shift uint8) pkt { p.wsW, p.wsOpt = optPresent, shift; return p }
 
-// noWS says the segment carries no window scale option.
-func (p pkt) noWS() pkt { p.wsW = optAbsent; return p }
-
 // sackOK sets the SACK-permitted option (RFC 2018 §2).
 func (p pkt) sackOK() pkt { p.sackPerm = optPresent; return p }
-
-// noSackOK says the segment carries no SACK-permitted option.
-func (p pkt) noSackOK() pkt { p.sackPerm = optAbsent; return p }
 
 // segment turns p into a segment to inject; without .win its window is
 // peerWindow.
@@ -749,16 +740,6 @@ func (h *harness) toSynRcvd() {
 	h.send(syn(1000).mss(1460))
 	h.expect(synAck(5000, 1001).mss(1460))
 	h.state(SynReceived)
-	h.markTransitions()
-}
-
-// accept completes the passive open.
-func (h *harness) accept() {
-	h.t.Helper()
-	h.toSynRcvd()
-	h.send(ack(1001, 5001))
-	h.expectNone()
-	h.state(Established)
 	h.markTransitions()
 }
 

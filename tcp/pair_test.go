@@ -232,6 +232,9 @@ func TestPairLostRetransmission(t *testing.T) {
 		t.Fatalf("the victim went out %d times (at %v), want 3", len(sent), sent)
 	}
 	t.Logf("the victim went out at %v over 20 ms round trips", sent)
+	if n := p.a.c.Info().LostRetransmissions; n != 1 {
+		t.Errorf("Info().LostRetransmissions = %d, want 1", n)
+	}
 	if gap := sent[2] - sent[1]; gap >= 100*time.Millisecond {
 		t.Errorf("its lost retransmission was resent %v later: it waited for the timer", gap)
 	}

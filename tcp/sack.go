@@ -96,8 +96,6 @@ func (q *reassembly) highest(rcvNxt Value) Value {
 
 func (q *reassembly) empty() bool { return len(q.ranges) == 0 }
 
-func (q *reassembly) reset() { q.ranges = q.ranges[:0] }
-
 // ---------------------------------------------------------------------------
 // The sender's side: the SACK scoreboard of RFC 6675 §3.
 

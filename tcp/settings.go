@@ -106,28 +106,32 @@ type Info struct {
 	InRecovery             bool
 	CongestionControl      string
 	SendBuffer, RecvBuffer int // sizes
+	DSACKsReceived         int // D-SACK blocks from the peer: segments it got twice (RFC 2883)
+	LostRetransmissions    int // retransmissions found lost and sent again without a timeout
 }
 
 // Info returns a snapshot of the connection's transmission state.
 func (c *Conn) Info() Info {
 	return Info{
-		State:              c.state,
-		SendMSS:            c.sendMSS,
-		ReceiveMSS:         c.rcvMSS,
-		CongestionWindow:   c.cc.Cwnd(),
-		SlowStartThreshold: c.cc.Ssthresh(),
-		RTT:                c.rto.srtt,
-		RTTVar:             c.rto.rttvar,
-		RTO:                c.rto.rto,
-		InFlight:           int(c.pipe()),
-		SendWindow:         int(c.sndWnd),
-		ReceiveWindow:      int(c.receiveWindow()),
-		WindowScaling:      c.wsOK,
-		Timestamps:         c.tsOK,
-		SACK:               c.sackOK,
-		InRecovery:         c.recovery != notRecovering,
-		CongestionControl:  c.cc.Name(),
-		SendBuffer:         c.sendBuf.Cap(),
-		RecvBuffer:         c.rcvBuf.Cap(),
+		State:               c.state,
+		SendMSS:             c.sendMSS,
+		ReceiveMSS:          c.rcvMSS,
+		CongestionWindow:    c.cc.Cwnd(),
+		SlowStartThreshold:  c.cc.Ssthresh(),
+		RTT:                 c.rto.srtt,
+		RTTVar:              c.rto.rttvar,
+		RTO:                 c.rto.rto,
+		InFlight:            int(c.pipe()),
+		SendWindow:          int(c.sndWnd),
+		ReceiveWindow:       int(c.receiveWindow()),
+		WindowScaling:       c.wsOK,
+		Timestamps:          c.tsOK,
+		SACK:                c.sackOK,
+		InRecovery:          c.recovery != notRecovering,
+		CongestionControl:   c.cc.Name(),
+		SendBuffer:          c.sendBuf.Cap(),
+		RecvBuffer:          c.rcvBuf.Cap(),
+		DSACKsReceived:      c.dsacksReceived,
+		LostRetransmissions: c.lostRetransmits,
 	}
 }
