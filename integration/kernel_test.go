@@ -31,6 +31,14 @@ func TestCurl(t *testing.T) {
 	writeRandomFile(t, filepath.Join(dir, "small"), 100000, 2)
 	pcap := filepath.Join(dir, "curl.pcap")
 	srv := serve(t, ns, "--http", "80", "--root", dir, "--pcap", pcap)
+	// The kernel queues packets for seqack on the device (500 by
+	// default). seqack's one read loop, which also writes the data each
+	// ACK releases, and slower still under the race detector, can fall
+	// behind, and then the queue drops the kernel's ACKs: the path is no
+	// longer loss-free, and a tail loss probe rightly fires. A longer queue
+	// keeps the path loss-free; the counters printed on failure show the
+	// device's drops.
+	ns.Run("ip", "link", "set", tunName, "txqueuelen", "10000")
 
 	got := filepath.Join(dir, "got")
 	ns.Run("curl", "--silent", "--show-error", "--fail", "--max-time", "300", "-o", got, "http://"+seqackAddr+"/big")
@@ -56,10 +64,13 @@ func TestCurl(t *testing.T) {
 		t.Fatalf("seqack serve: %v\n%s", err, srv.output())
 	}
 
-	// The capture, judged by tshark.
+	// The capture, judged by tshark. A TCP checksum field of 0xFFFF is
+	// one's-complement negative zero, the same as 0x0000 to a receiver that
+	// sums the segment (RFC 1071), and Linux sometimes sends it; tshark
+	// calls it bad all the same, so it is not counted.
 	out := ns.Run("tshark", "-n", "-r", pcap, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
 		"-o", "tcp.analyze_sequence_numbers:TRUE", "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info", "-Y",
-		"_ws.malformed || ip.checksum.status == \"Bad\" || tcp.checksum.status == \"Bad\" || tcp.analysis.ack_lost_segment || "+
+		"_ws.malformed || ip.checksum.status == \"Bad\" || (tcp.checksum.status == \"Bad\" && tcp.checksum != 0xffff) || tcp.analysis.ack_lost_segment || "+
 			"tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.lost_segment")
 	if out = strings.TrimSpace(out); out != "" {
 		lines := strings.Split(out, "\n")
