@@ -43,10 +43,19 @@ func (s *Stack) RunTimers() {
 	s.fireDue(nil)
 }
 
-// ConnInfo describes one connection in a stack's table.
+// ConnInfo describes one connection in a stack's table, with its queues
+// as ss(8) shows them.
 type ConnInfo struct {
 	ID    tcp.ID
 	State tcp.State
+
+	// RecvQueue is the bytes received in order that the application has
+	// not read (ss's Recv-Q); data held out of order is not counted.
+	RecvQueue int
+	// SendQueue is the bytes written by the application that the peer has
+	// not acknowledged: those in flight and those not sent yet (ss's
+	// Send-Q).
+	SendQueue int
 }
 
 // Connections returns the connections in the stack's table — every one not
@@ -60,7 +69,7 @@ func (s *Stack) Connections() []ConnInfo {
 	s.mu.RUnlock()
 	out := make([]ConnInfo, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, ConnInfo{ID: c.id, State: c.State()})
+		out = append(out, c.info())
 	}
 	slices.SortFunc(out, func(a, b ConnInfo) int {
 		if c := a.ID.Local.Compare(b.ID.Local); c != 0 {
