@@ -6,6 +6,7 @@
 //	seqack serve [flags]                echo, discard and HTTP on a TUN device, for the kernel's tools
 //	seqack dial [flags] HOST:PORT       like nc: standard input to a connection, the connection to standard output
 //	seqack get [flags] URL [-o FILE]    an HTTP GET over seqack, with a progress bar
+//	seqack stat [flags]                 the connection table and counters of a running seqack serve, like ss -tan
 //	seqack trace [flags] FILE           the ladder of every TCP connection in a pcap or pcapng capture
 //
 // serve, dial and get run seqack as a host of its own on a Linux TUN
@@ -32,6 +33,7 @@ var commands = []command{
 	{"serve", "serve echo, discard and HTTP on a TUN device, for curl, nc, ping and nmap to talk to", runServe},
 	{"dial", "connect to HOST:PORT over a TUN device, like nc: stdin to the connection, the connection to stdout", runDial},
 	{"get", "fetch a URL with HTTP over a TUN device, with a progress bar and the transfer rate", runGet},
+	{"stat", "print the connection table (like ss -tan) and the counters of a running seqack serve", runStat},
 	{"trace", "draw the ladder of every TCP connection in a pcap or pcapng capture", runTrace},
 }
 

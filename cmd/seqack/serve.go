@@ -27,12 +27,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	var h hostFlags
 	h.register(fs)
 	var echoPort, discardPort, httpPort int
-	var root string
+	var root, control string
 	var linger time.Duration
 	fs.IntVar(&echoPort, "echo", 0, "serve echo (RFC 862) on this `port`: every byte received is sent back")
 	fs.IntVar(&discardPort, "discard", 0, "serve discard (RFC 863) on this `port`: every byte received is thrown away")
 	fs.IntVar(&httpPort, "http", 0, "serve the files under --root over HTTP on this `port`, with Go's net/http")
 	fs.StringVar(&root, "root", ".", "the `directory` that --http serves")
+	fs.StringVar(&control, "control", "", "answer \"seqack stat\" on a Unix socket at this `path` (default /run/seqack/DEVICE.sock, or under the temporary directory if /run is not writable)")
 	fs.DurationVar(&linger, "linger", 5*time.Second, "on Ctrl-C, how long to wait for the clients to close their side too before resetting what is left")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: seqack serve [flags]
@@ -128,6 +129,19 @@ Flags:
 		hs.Close()
 		return 1
 	}
+	if control == "" {
+		control = defaultControlPath(hs.tun.Name())
+	}
+	cs, err := listenControl(control, func() *snapshot {
+		return stackSnapshot(hs.s, hs.tun.Name(), namedCounters{"device", hs.tun.Stats()})
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "seqack serve: %v\n", err)
+		srv.shutdown()
+		hs.Close()
+		return 1
+	}
+	fmt.Fprintf(stdout, "  control  %s  (seqack stat --control %s)\n", control, control)
 	fmt.Fprintf(stdout, "Try: ping %v", addr)
 	if httpPort != 0 {
 		fmt.Fprintf(stdout, "   curl http://%v:%d/", addr, httpPort)
@@ -141,6 +155,7 @@ Flags:
 	<-ctx.Done()
 	stop() // a second Ctrl-C ends the process at once
 	fmt.Fprintln(stdout, "seqack serve: stopping; closing connections")
+	cs.Close()
 	open := srv.shutdown()
 	st := hs.s.Stats()
 	ts := hs.tun.Stats()
@@ -156,6 +171,9 @@ Flags:
 		st.IPReceived, st.IPSent, st.TCPSegmentsIn, st.TCPSegmentsOut, st.TCPResetsSent, st.ICMPEchoReplies)
 	fmt.Fprintf(stdout, "seqack serve: device %s: %d packets read, %d written, %d refused by the kernel, %d too big\n",
 		hs.tun.Name(), ts.PacketsRead, ts.PacketsWritten, ts.WriteErrors, ts.TooBig)
+	if _, peak := residentMemory(); peak > 0 {
+		fmt.Fprintf(stdout, "seqack serve: peak resident memory %s (VmHWM)\n", formatBytes(int64(peak)))
+	}
 	return 0
 }
 
