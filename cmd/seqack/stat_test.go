@@ -147,7 +147,7 @@ func TestStat(t *testing.T) {
 	client := c.LocalAddr().(*net.TCPAddr).AddrPort().String()
 	want := []row{
 		{"LISTEN", 1, 128, "10.7.0.2:80", "0.0.0.0:*"}, // one connection not accepted
-		{"ESTABLISHED", 5, 0, "10.7.0.2:80", client},  // five bytes not read
+		{"ESTABLISHED", 5, 0, "10.7.0.2:80", client},   // five bytes not read
 	}
 	var out string
 	var rows []row
