@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -187,6 +188,11 @@ func serve(t *testing.T, ns *netns.NS, args ...string) *process {
 	base := []string{"serve", "--tun", tunName, "--addr", seqackAddr + "/24"}
 	if !strings.Contains(ns.Run("ip", "-o", "link", "show"), " "+tunName+":") {
 		base = append(base, "--host-addr", kernelAddr+"/24")
+	}
+	if !slices.Contains(args, "--control") {
+		// Not the default, /run/seqack/tun0.sock, which every test's
+		// serve (and those of a test process running alongside) would want.
+		base = append(base, "--control", filepath.Join(t.TempDir(), "ctl.sock"))
 	}
 	p := start(t, ns, nil, seqackBinary(t), append(base, args...)...)
 	p.waitLine("Ctrl-C stops.")

@@ -129,19 +129,26 @@ Flags:
 		hs.Close()
 		return 1
 	}
-	if control == "" {
+	explicit := control != ""
+	if !explicit {
 		control = defaultControlPath(hs.tun.Name())
 	}
 	cs, err := listenControl(control, func() *snapshot {
 		return stackSnapshot(hs.s, hs.tun.Name(), namedCounters{"device", hs.tun.Stats()})
 	})
-	if err != nil {
+	switch {
+	case err == nil:
+		fmt.Fprintf(stdout, "  control  %s  (seqack stat --control %s)\n", control, control)
+	case explicit:
 		fmt.Fprintf(stderr, "seqack serve: %v\n", err)
 		srv.shutdown()
 		hs.Close()
 		return 1
+	default:
+		// Another serve, in another network namespace, may have a device
+		// of the same name: serve all the same, without "seqack stat".
+		fmt.Fprintf(stderr, "seqack serve: %v; seqack stat will not reach this one\n", err)
 	}
-	fmt.Fprintf(stdout, "  control  %s  (seqack stat --control %s)\n", control, control)
 	fmt.Fprintf(stdout, "Try: ping %v", addr)
 	if httpPort != 0 {
 		fmt.Fprintf(stdout, "   curl http://%v:%d/", addr, httpPort)
@@ -155,7 +162,9 @@ Flags:
 	<-ctx.Done()
 	stop() // a second Ctrl-C ends the process at once
 	fmt.Fprintln(stdout, "seqack serve: stopping; closing connections")
-	cs.Close()
+	if cs != nil {
+		cs.Close()
+	}
 	open := srv.shutdown()
 	st := hs.s.Stats()
 	ts := hs.tun.Stats()
