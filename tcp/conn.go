@@ -241,8 +241,11 @@ func (c *Conn) AcceptSYN(seg *Segment, now time.Time) {
 }
 
 // initSend chooses the ISN and sets up the send sequence space and buffers.
-func (c *Conn) initSend(now time.Time) {
-	c.iss = c.cfg.ISN(c.id, now)
+func (c *Conn) initSend(now time.Time) { c.initSequence(c.cfg.ISN(c.id, now)) }
+
+// initSequence sets up the send sequence space from the ISS iss.
+func (c *Conn) initSequence(iss Value) {
+	c.iss = iss
 	c.sndUna = c.iss
 	c.sndNxt = c.iss
 	c.sndMax = c.iss
@@ -251,7 +254,7 @@ func (c *Conn) initSend(now time.Time) {
 	c.highRxt, c.lostEnd = c.iss, c.iss
 	// RFC 7323 §7.1: a per-connection offset keeps our clock from leaking
 	// and timestamps of successive connections from colliding.
-	c.tsOffset = uint32(c.iss) * 2654435761
+	c.tsOffset = tsOffsetFor(c.iss)
 	if !c.cfg.NoWindowScaling {
 		c.rcvWscale = windowShiftFor(max(c.cfg.MaxReceiveBufferSize, c.rcvBuf.Cap()))
 	}
