@@ -108,6 +108,12 @@ type Info struct {
 	SendBuffer, RecvBuffer int // sizes
 	DSACKsReceived         int // D-SACK blocks from the peer: segments it got twice (RFC 2883)
 	LostRetransmissions    int // retransmissions found lost and sent again without a timeout
+
+	// The sequence spaces (RFC 9293 §3.3.1): ISS, SND.UNA, SND.NXT and the
+	// highest sequence number sent so far (SND.NXT goes back on a
+	// timeout); IRS and RCV.NXT. Zero until the handshake sets them.
+	ISS, SendUnacked, SendNext, SendMax Value
+	IRS, ReceiveNext                    Value
 }
 
 // Info returns a snapshot of the connection's transmission state.
@@ -133,5 +139,11 @@ func (c *Conn) Info() Info {
 		RecvBuffer:          c.rcvBuf.Cap(),
 		DSACKsReceived:      c.dsacksReceived,
 		LostRetransmissions: c.lostRetransmits,
+		ISS:                 c.iss,
+		SendUnacked:         c.sndUna,
+		SendNext:            c.sndNxt,
+		SendMax:             c.sndMax,
+		IRS:                 c.irs,
+		ReceiveNext:         c.rcvNxt,
 	}
 }
