@@ -294,6 +294,7 @@ func (c *Conn) Write(p []byte, now time.Time) (int, error) {
 func (c *Conn) Read(p []byte, now time.Time) (int, error) {
 	if c.rcvBuf.Len() > 0 {
 		n := c.rcvBuf.Read(p)
+		c.releaseReceiveBuffer()
 		// RFC 9293 §3.8.6.2.2 / RFC 1122 §4.2.3.3: tell the peer about the
 		// space we freed once it is worth a segment (receiver-side SWS
 		// avoidance), and at once when the window had closed.
@@ -407,6 +408,34 @@ func (c *Conn) Abort(now time.Time) {
 // discardSendBuffer drops data that will never be sent now.
 func (c *Conn) discardSendBuffer() {
 	c.sendBuf.Discard(c.sendBuf.Len())
+	c.releaseSendBuffer()
+}
+
+// releaseSendBuffer gives back the send buffer's memory, and the SACK
+// scoreboard's, once everything queued has been acknowledged (or
+// discarded): a connection with nothing to send holds neither. Data
+// written later takes memory again.
+func (c *Conn) releaseSendBuffer() {
+	if c.sendBuf.Len() > 0 {
+		return
+	}
+	c.sendBuf.Release()
+	// The last segment sent may still point into the memory released.
+	c.txSeg.Payload, c.txSeg.PayloadWrap = nil, nil
+	if len(c.sb.ranges) == 0 {
+		c.sb.ranges = nil
+	}
+}
+
+// releaseReceiveBuffer gives back the receive buffer's memory, and the
+// reassembly list's, once the application has read everything and no
+// out-of-order data is held: an idle connection holds neither.
+func (c *Conn) releaseReceiveBuffer() {
+	if c.rcvBuf.Len() > 0 || !c.ooo.empty() {
+		return
+	}
+	c.rcvBuf.Release()
+	c.ooo.ranges = nil
 }
 
 // fail ends the connection with err.

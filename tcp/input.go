@@ -509,6 +509,7 @@ func (c *Conn) dataAcked(seg *Segment, acked, pipe uint32, now time.Time) {
 		n := min(int(c.sndUna.Sub(c.bufSeq)), c.sendBuf.Len())
 		c.sendBuf.Discard(n)
 		c.bufSeq = c.bufSeq.Add(uint32(n))
+		c.releaseSendBuffer()
 	}
 	var rtt time.Duration
 	switch {

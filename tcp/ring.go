@@ -1,13 +1,25 @@
 package tcp
 
+import (
+	"math/bits"
+	"sync"
+	"unsafe"
+)
+
 // ring is a byte FIFO of bounded capacity. The send buffer keeps
 // unacknowledged and unsent data in one; the receive buffer keeps data the
 // application has not read yet, and, beyond it, out-of-order data at the
 // offsets where it belongs (WriteAt), so that reassembly needs no memory of
-// its own. Its memory is allocated by the first write, so a connection that
-// is idle, half-open or only sending costs no buffer it does not use.
+// its own.
+//
+// Its capacity (Cap) is what the window and the application see; its
+// memory is only what the bytes in it need. Memory is allocated by the
+// first write, grows by doubling (from ringMinAlloc) as the bytes held
+// reach further, and goes back to a shared pool when the connection
+// releases the empty ring (Release), so that an idle, half-open or
+// only-sending connection holds no buffer it does not use.
 type ring struct {
-	buf  []byte // nil until the first write
+	buf  []byte // nil until the first write; len(buf) <= max(size, ringMinAlloc)
 	size int    // capacity
 	head int    // index of the first byte
 	n    int    // bytes stored
@@ -24,6 +36,9 @@ func (r *ring) Len() int { return r.n }
 // Free returns the room left.
 func (r *ring) Free() int { return r.size - r.n }
 
+// Allocated returns the bytes of memory the ring holds now.
+func (r *ring) Allocated() int { return len(r.buf) }
+
 // Write appends as much of p as fits and returns how much that was.
 func (r *ring) Write(p []byte) int {
 	n := r.WriteAt(r.n, p)
@@ -39,14 +54,29 @@ func (r *ring) WriteAt(off int, p []byte) int {
 	if off < 0 || off >= r.size || len(p) == 0 {
 		return 0
 	}
-	if r.buf == nil {
-		r.buf = make([]byte, r.size)
-	}
 	p = p[:min(len(p), r.size-off)]
+	r.reserve(off + len(p))
 	start := (r.head + off) % len(r.buf)
 	c := copy(r.buf[start:], p)
 	copy(r.buf, p[c:])
 	return len(p)
+}
+
+// reserve makes the ring's memory reach at least end bytes past its first
+// byte (end <= size). Growing keeps every byte of the old memory at its
+// offset from the first byte: the contents, and any out-of-order bytes
+// beyond them.
+func (r *ring) reserve(end int) {
+	if end <= len(r.buf) {
+		return
+	}
+	nb := getRingBuf(allocSize(end, r.size))
+	if r.buf != nil {
+		c := copy(nb, r.buf[r.head:])
+		copy(nb[c:], r.buf[:r.head])
+		putRingBuf(r.buf)
+	}
+	r.buf, r.head = nb, 0
 }
 
 // Commit extends the contents by n bytes already placed with WriteAt.
@@ -89,27 +119,78 @@ func (r *ring) Discard(n int) {
 
 // Resize changes the capacity to size, keeping the first keep bytes of the
 // ring's space (its contents and any out-of-order bytes beyond them). keep
-// must be at least Len and at most size.
+// must be at least Len and at most size. Memory is reallocated only when
+// what the ring holds no longer fits the new capacity.
 func (r *ring) Resize(size, keep int) {
-	if size == r.size {
+	r.size = size
+	if len(r.buf) <= max(size, ringMinAlloc) {
 		return
 	}
-	if r.buf == nil {
-		r.size = size
-		return
-	}
-	nb := make([]byte, size)
-	keep = min(keep, r.size, size)
-	start := r.head
-	c := copy(nb[:keep], r.buf[start:])
+	keep = min(keep, size, len(r.buf))
+	nb := getRingBuf(allocSize(keep, size))
+	c := copy(nb[:keep], r.buf[r.head:])
 	copy(nb[c:keep], r.buf)
-	r.buf, r.size, r.head = nb, size, 0
+	putRingBuf(r.buf)
+	r.buf, r.head = nb, 0
 }
 
-// Release frees the ring's memory when it holds nothing, so an idle
-// connection keeps no buffer; the next write allocates it again.
+// allocSize returns the memory a ring of capacity size takes to hold n
+// bytes: the power of two at or above n, at least ringMinAlloc, at most
+// size.
+func allocSize(n, size int) int {
+	return min(max(ringMinAlloc, 1<<bits.Len(uint(max(n, 1)-1))), size)
+}
+
+// Release gives the ring's memory back to the pool when it holds nothing,
+// so an idle connection keeps no buffer; the next write takes one again.
+// The caller must know that no out-of-order bytes are held beyond the
+// contents either.
 func (r *ring) Release() {
-	if r.n == 0 {
+	if r.n == 0 && r.buf != nil {
+		putRingBuf(r.buf)
 		r.buf, r.head = nil, 0
+	}
+}
+
+// ringMinAlloc is the smallest memory a ring takes: room for a couple of
+// full-sized segments.
+const ringMinAlloc = 4 << 10
+
+// ringPools hold released ring memory by size, for sizes that are powers
+// of two from ringMinAlloc to 8 MiB (beyond the largest buffers'
+// defaults): connections that come and go, or fall idle and wake up, reuse
+// memory rather than allocate and zero it each time.
+var ringPools [12]sync.Pool
+
+// ringPool returns the pool for memory of n bytes, or nil.
+func ringPool(n int) *sync.Pool {
+	if n < ringMinAlloc || n&(n-1) != 0 {
+		return nil
+	}
+	k := bits.Len(uint(n)) - bits.Len(uint(ringMinAlloc))
+	if k >= len(ringPools) {
+		return nil
+	}
+	return &ringPools[k]
+}
+
+// getRingBuf returns n bytes of ring memory, from the pool if it has some.
+func getRingBuf(n int) []byte {
+	if p := ringPool(n); p != nil {
+		// The pool holds a pointer to the first byte, which an interface
+		// stores without allocating (a []byte would be boxed).
+		if b, ok := p.Get().(*byte); ok {
+			return unsafe.Slice(b, n)
+		}
+	}
+	return make([]byte, n)
+}
+
+// putRingBuf returns ring memory to its pool, cleared, so that no byte of
+// one connection can ever surface in another.
+func putRingBuf(b []byte) {
+	if p := ringPool(len(b)); p != nil && cap(b) == len(b) {
+		clear(b)
+		p.Put(unsafe.SliceData(b))
 	}
 }
