@@ -113,8 +113,14 @@ type Call struct {
 type Result struct {
 	Ret   int
 	Errno syscall.Errno
+
+	// Err, if not nil, says that the target could not make the call at
+	// all (ErrUnsupported, perhaps wrapped with why): not a call that
+	// failed, which Errno reports, but a gap in the target. Ret and Errno
+	// are then meaningless.
+	Err error
 }
 
-// ErrUnsupported is returned by a target that cannot make a call at all
+// ErrUnsupported is what a target reports in Result.Err when it cannot make a call at all
 // (not a call that failed: that is a Result with an Errno).
 var ErrUnsupported = errors.New("conform: the target does not support this call")
