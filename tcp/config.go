@@ -89,9 +89,33 @@ type Config struct {
 	// connection sends per second. Default 10.
 	ChallengeACKLimit int
 
+	// ChallengeACKs, if set, is shared by the connections of a host: it
+	// counts their challenge ACKs and holds them to a host-wide limit
+	// (RFC 5961 §7), as well as each to its own ChallengeACKLimit.
+	ChallengeACKs *ChallengeACKLimiter
+
 	// ISN chooses the initial sequence number of a new connection. Default:
 	// the RFC 6528 generator (DefaultISN). Tests set it to get fixed numbers.
 	ISN func(id ID, now time.Time) Value
+
+	defaulted bool // made by WithDefaults: connections may share it
+}
+
+// WithDefaults returns a copy of c with every zero field set to its
+// default. A connection made with a Config that WithDefaults returned
+// keeps a pointer to it rather than a copy of its own, so that the many
+// connections of a host share one: such a Config must not change once in
+// use.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
+// resolve returns the Config a connection made with c uses: c itself if
+// WithDefaults made it, else a copy with the defaults.
+func (c *Config) resolve() *Config {
+	if c != nil && c.defaulted {
+		return c
+	}
+	d := c.withDefaults()
+	return &d
 }
 
 // withDefaults returns a copy of c with every zero field set to its default.
@@ -129,6 +153,7 @@ func (c *Config) withDefaults() Config {
 	if d.ISN == nil {
 		d.ISN = DefaultISN
 	}
+	d.defaulted = true
 	return d
 }
 

@@ -177,8 +177,6 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 		c.sendACK(now)
 		return
 	}
-	c.updateTSRecent(seg, now)
-	c.sampleReceiveRTT(seg, now)
 	// A zero window accepts no data, but the ACK and flags of a segment
 	// that starts at RCV.NXT are still processed (RFC 9293 §3.10.7.4).
 	data := seg.Payload
@@ -221,6 +219,17 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 			c.transmit(c.scratch(Segment{Seq: seg.Ack, Flags: wire.FlagRST}), now)
 			return
 		}
+	} else if !c.ackAcceptable(seg, now) {
+		return
+	}
+	// Only now is the segment known to come from the peer: its timestamp
+	// may become TS.Recent (RFC 7323 §4.3), here rather than at the first
+	// step, as Linux does (tcp_ack's FLAG_UPDATE_TS_RECENT), so that a
+	// blind in-window RST, SYN or data with a bad ACK (RFC 5961 §3-5)
+	// cannot move TS.Recent ahead and have PAWS drop the peer's segments.
+	c.updateTSRecent(seg, now)
+	c.sampleReceiveRTT(seg, now)
+	if c.state == SynReceived {
 		c.updateWindow(seg)
 		c.sndUna = seg.Ack
 		c.handshakeAcked(now)
@@ -229,9 +238,7 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 			c.setState(FinWait1, now)
 		}
 	}
-	if !c.processACK(seg, now) {
-		return
-	}
+	c.processACK(seg, now)
 	switch c.state {
 	case FinWait1:
 		if c.finAcked() {
@@ -435,24 +442,34 @@ func (c *Conn) acceptable(seg *Segment) bool {
 	}
 }
 
-// processACK handles the fifth step's ACK for the states from ESTABLISHED
-// on. It reports whether processing of the segment continues.
-func (c *Conn) processACK(seg *Segment, now time.Time) bool {
+// ackAcceptable is the ACK acceptability test of RFC 5961 §5.2 for the
+// states from ESTABLISHED on:
+//
+//	SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
+//
+// where SND.NXT is the highest sequence number sent (SND.MAX) and, as in
+// Linux's tcp_ack, MAX.SND.WND is no more than the bytes acknowledged so
+// far: an ACK below ISS+1 acknowledges what was never sent. A segment
+// that fails it is dropped and answered with a challenge ACK
+// (rate-limited, §7): "If the ACK acks something not yet sent (SEG.ACK >
+// SND.NXT), then send an ACK, drop the segment, and return" (RFC 9293
+// §3.10.7.4), and an ACK older than anything the peer could have seen is
+// what a blind data injection (§5) most likely carries.
+func (c *Conn) ackAcceptable(seg *Segment, now time.Time) bool {
 	ack := seg.Ack
-	// RFC 9293 §3.10.7.4: "If the ACK acks something not yet sent
-	// (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and return."
-	// Sent is measured by SND.MAX.
-	if ack.GreaterThan(c.sndMax) {
-		c.challengeACK(now) // rate-limited, RFC 5961 §5.2 and §7
-		return false
-	}
-	c.probes = 0 // the peer is alive: zero-window probing may go on
-	// RFC 5961 §5.2: an ACK older than anything the peer could have seen
-	// (SND.UNA - MAX.SND.WND) is answered with a challenge ACK and dropped.
-	if ack.LessThan(c.sndUna - Value(c.maxSndWnd)) {
+	maxWnd := min(c.maxSndWnd, c.sndUna.Sub(c.iss+1))
+	if ack.GreaterThan(c.sndMax) || ack.LessThan(c.sndUna-Value(maxWnd)) {
 		c.challengeACK(now)
 		return false
 	}
+	return true
+}
+
+// processACK handles the fifth step's ACK, found acceptable, for the
+// states from ESTABLISHED on.
+func (c *Conn) processACK(seg *Segment, now time.Time) {
+	ack := seg.Ack
+	c.probes = 0 // the peer is alive: zero-window probing may go on
 	pipe := c.pipe()
 	var sacked uint32
 	if c.sackOK && seg.Options.NumSACK > 0 {
@@ -479,7 +496,6 @@ func (c *Conn) processACK(seg *Segment, now time.Time) bool {
 	if c.sndWl1.LessThan(seg.Seq) || (c.sndWl1 == seg.Seq && c.sndWl2.LessThanEq(ack)) {
 		c.updateWindow(seg)
 	}
-	return true
 }
 
 // handshakeAcked is called when the ACK of our SYN arrives: it takes the

@@ -188,13 +188,21 @@ func (c *Conn) sendACK(now time.Time) {
 }
 
 // challengeACK sends the challenge ACK of RFC 5961 (§3.2, §4.2, §5.2),
-// unless this second's allowance (§7) is spent.
+// unless this second's allowance (§7) is spent: the connection's own
+// (ChallengeACKLimit), or the host's (Config.ChallengeACKs).
 func (c *Conn) challengeACK(now time.Time) {
 	if now.Sub(c.challengeSecond) >= time.Second {
 		c.challengeSecond = now
 		c.challengeCount = 0
 	}
+	host := c.cfg.ChallengeACKs
 	if c.challengeCount >= c.cfg.ChallengeACKLimit {
+		if host != nil {
+			host.limited.Add(1)
+		}
+		return
+	}
+	if host != nil && !host.allow(now) {
 		return
 	}
 	c.challengeCount++
