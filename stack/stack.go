@@ -138,6 +138,8 @@ func New(l link.Link, cfg Config) (*Stack, error) {
 	if s.tcp.MSS <= 0 || s.tcp.MSS > mtu-40 {
 		s.tcp.MSS = mtu - 40
 	}
+	// One Config for every connection of the host, rather than a copy each.
+	s.tcp = s.tcp.WithDefaults()
 	s.pool.New = func() any { return &packetBuf{b: make([]byte, mtu)} }
 	s.timers.init()
 	if cfg.Clock != nil {

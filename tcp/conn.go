@@ -41,7 +41,7 @@ var (
 // its send and receive sequence spaces, buffers and timers.
 type Conn struct {
 	id   ID
-	cfg  Config
+	cfg  *Config // shared with other connections (Config.WithDefaults)
 	out  Sender
 	sink trace.Sink
 
@@ -159,8 +159,8 @@ type Conn struct {
 // Segments it emits go to out, events to sink (which may be nil). cfg may be
 // nil for all defaults.
 func NewConn(id ID, cfg *Config, out Sender, sink trace.Sink) *Conn {
-	c := &Conn{id: id, cfg: cfg.withDefaults(), out: out, sink: sink}
-	c.rto = newRTOEstimator(&c.cfg)
+	c := &Conn{id: id, cfg: cfg.resolve(), out: out, sink: sink}
+	c.rto = newRTOEstimator(c.cfg)
 	c.sendMSS = defaultMSS
 	c.sendBuf = newRing(c.cfg.SendBufferSize)
 	c.rcvBuf = newRing(c.cfg.ReceiveBufferSize)

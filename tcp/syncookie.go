@@ -279,7 +279,7 @@ func (c *Conn) AcceptCookie(ck SynCookie, ack *Segment, now time.Time) {
 	// options, not our clock).
 	c.sndNxt = c.iss + 1
 	c.sndMax = c.sndNxt
-	c.rcvAdvEdge = c.rcvNxt.Add(uint32(synWindow(&c.cfg)))
+	c.rcvAdvEdge = c.rcvNxt.Add(uint32(synWindow(c.cfg)))
 	c.setState(SynReceived, now)
 	c.Input(ack, now)
 }

@@ -142,7 +142,7 @@ func TestSynCookieReply(t *testing.T) {
 // returns it with the third segment the peer would send: an ACK of the
 // cookie at SEG.SEQ = ISN+1, echoing our TSval, built by third.
 func cookieHandshake(h *harness, in pkt) (synack Segment, reply pkt) {
-	synack = testCookies.Reply(testID, in.segment(), &h.c.cfg, h.now)
+	synack = testCookies.Reply(testID, in.segment(), h.c.cfg, h.now)
 	reply = ack(in.seq+1, synack.Seq+1)
 	if synack.Options.HasTimestamps {
 		reply = reply.ts(in.tsVal+1, synack.Options.TSVal)
@@ -159,7 +159,7 @@ func TestSynCookieOpensConnection(t *testing.T) {
 	iss := synack.Seq
 	h.advance(30 * time.Millisecond)
 	seg := third.text("hello").with(wire.FlagPSH).win(1000).segment()
-	ck, ok := testCookies.Check(testID, seg, &h.c.cfg, h.now)
+	ck, ok := testCookies.Check(testID, seg, h.c.cfg, h.now)
 	if !ok {
 		t.Fatal("the cookie's own ACK failed the check")
 	}
@@ -212,7 +212,7 @@ func TestSynCookieWithoutTimestamps(t *testing.T) {
 	h := newPassive(t, nil)
 	synack, third := cookieHandshake(h, syn(1000).mss(1400).ws(7).sackOK())
 	seg := third.segment()
-	ck, ok := testCookies.Check(testID, seg, &h.c.cfg, h.now)
+	ck, ok := testCookies.Check(testID, seg, h.c.cfg, h.now)
 	if !ok {
 		t.Fatal("the cookie's own ACK failed the check")
 	}
