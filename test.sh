@@ -48,6 +48,12 @@ go vet ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 30m ./...
 
+# bench/ is a module of its own (it depends on gVisor; seqack does not), so
+# the commands above do not enter it. A smoke run: every benchmark once, on
+# tiny sizes, and the table's tests; no thresholds.
+echo "== bench smoke"
+(cd bench && go vet ./... && go test -count=1 -run . -bench . -benchtime 1x ./...)
+
 echo "== fuzz (${fuzztime} each)"
 for pkg in $(go list ./...); do
 	dir=$(go list -f '{{.Dir}}' "$pkg")
