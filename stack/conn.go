@@ -39,8 +39,6 @@ func (s *Stack) newConn(id tcp.ID, l *Listener) *Conn {
 	c := &Conn{s: s, id: id, listener: l, linger: -1}
 	c.tcb = tcp.NewConn(id, &s.tcp, c, s.sink)
 	s.applyKeepAliveDefault(c)
-	c.readDeadline.init()
-	c.writeDeadline.init()
 	return c
 }
 

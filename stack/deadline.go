@@ -7,14 +7,14 @@ import (
 
 // deadline is a read or write deadline: a channel that is closed when the
 // deadline passes, replaced when the deadline is moved, so that a pending
-// call wakes when its deadline arrives or is set in the past.
+// call wakes when its deadline arrives or is set in the past. The channel
+// is made only when a call waits or a deadline is set, so the deadlines of
+// an idle connection cost no memory beyond the struct.
 type deadline struct {
 	mu     sync.Mutex
 	timer  *time.Timer
-	cancel chan struct{} // closed when the deadline has passed
+	cancel chan struct{} // closed when the deadline has passed; nil: none yet
 }
-
-func (d *deadline) init() { d.cancel = make(chan struct{}) }
 
 // set moves the deadline to t; the zero time means none.
 func (d *deadline) set(t time.Time) {
@@ -27,21 +27,19 @@ func (d *deadline) set(t time.Time) {
 	closed := isClosed(d.cancel)
 	if t.IsZero() {
 		if closed {
-			d.cancel = make(chan struct{})
+			d.cancel = nil
 		}
 		return
 	}
+	if d.cancel == nil || closed {
+		d.cancel = make(chan struct{})
+	}
 	if dur := time.Until(t); dur > 0 {
-		if closed {
-			d.cancel = make(chan struct{})
-		}
 		cancel := d.cancel
 		d.timer = time.AfterFunc(dur, func() { close(cancel) })
 		return
 	}
-	if !closed {
-		close(d.cancel)
-	}
+	close(d.cancel)
 }
 
 // stop releases the deadline's timer.
@@ -58,11 +56,20 @@ func (d *deadline) stop() {
 func (d *deadline) wait() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.cancel == nil {
+		// A call is about to wait: it needs the channel that a deadline
+		// set meanwhile will close.
+		d.cancel = make(chan struct{})
+	}
 	return d.cancel
 }
 
 // expired reports whether the deadline has passed.
-func (d *deadline) expired() bool { return isClosed(d.wait()) }
+func (d *deadline) expired() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return isClosed(d.cancel)
+}
 
 func isClosed(c <-chan struct{}) bool {
 	select {

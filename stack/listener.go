@@ -73,7 +73,6 @@ func (s *Stack) ListenTCP(network, address string) (*Listener, error) {
 			Err: os.NewSyscallError("bind", errAddrInUse)}
 	}
 	l := &Listener{s: s, addr: ap}
-	l.deadline.init()
 	s.listeners[ap] = l
 	if s.sink != nil {
 		s.sink.Emit(&trace.Event{Time: s.now(), Kind: trace.StateChanged, Local: ap,
