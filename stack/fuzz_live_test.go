@@ -64,8 +64,9 @@ func FuzzLive(f *testing.F) {
 
 // liveStep is one step of FuzzLive's input. Missing bytes read as zero.
 //
-//	0      target: low 3 bits mod 6 (0–3 a connection, 4 a new SYN or
-//	       segment to the listener, 5 the rest of the step as a raw packet);
+//	0      target: low 3 bits (0–3 a connection, 4 a new SYN or segment
+//	       to the listener, 5 and 7 the rest of the step as a raw packet,
+//	       6 an ICMP error about connection 0: see buildICMP);
 //	       0x08 let the stacks talk afterwards, 0x10 the server's
 //	       application reads, 0x20 it writes, 0x40 it closes its sending
 //	       side (CloseWrite), 0x80 it closes (Close)
@@ -561,12 +562,15 @@ func (lf *liveFixture) step(s liveStep) {
 	lf.runClock(time.Duration(ms*ms) * time.Millisecond)
 
 	ctl := s.byteAt(0)
-	target := int(ctl&7) % 6
+	target := int(ctl & 7)
 	var pkt []byte
 	var lc *liveConn
 	switch target {
-	case 5:
+	case 5, 7:
 		pkt = []byte(s[min(1, len(s)):])
+	case 6:
+		lc = lf.conns[0]
+		pkt = lf.buildICMP(s, lc)
 	case 4:
 		pkt = lf.build(s, nil, netip.AddrPortFrom(clientAddr, 40000+uint16(s.byteAt(6))))
 	default:
@@ -657,7 +661,7 @@ func (lf *liveFixture) build(s liveStep, lc *liveConn, remote netip.AddrPort) []
 	}
 	seg := make([]byte, 60+len(rest))
 	h := wire.TCPHeader{SrcPort: remote.Port(), DstPort: local.Port(), Seq: uint32(seq), Ack: uint32(ack),
-		Flags: wire.TCPFlags(s.byteAt(1)), Window: uint16(s.byteAt(6))<<8 | 0xff, Urgent: uint16(s.byteAt(8))}
+		Flags: wire.TCPFlags(s.byteAt(1)), Window: uint16(s.byteAt(6))<<8 | uint16(s.byteAt(6)), Urgent: uint16(s.byteAt(8))}
 	n := h.Marshal(seg, &opts)
 	n += copy(seg[n:], rest)
 	seg = seg[:n]
@@ -666,6 +670,38 @@ func (lf *liveFixture) build(s liveStep, lc *liveConn, remote netip.AddrPort) []
 	ih := wire.IPv4Header{ID: 1, TTL: 64, Protocol: wire.ProtoTCP, Src: remote.Addr(), Dst: local.Addr(), PayloadLen: len(seg)}
 	ih.Marshal(b)
 	copy(b[wire.IPv4MinHeaderLen:], seg)
+	return b
+}
+
+// buildICMP makes an ICMP error from the client's address quoting a
+// segment of lc from the server: byte 1 chooses the message (bit 0 set:
+// destination unreachable with the code in bits 1–4, which for 4,
+// fragmentation needed, has a next-hop MTU of byte 6 times 8; clear: time
+// exceeded), bytes 2–3 the quoted sequence number, as a signed offset from
+// SND.UNA.
+func (lf *liveFixture) buildICMP(s liveStep, lc *liveConn) []byte {
+	var orig [wire.IPv4MinHeaderLen + 8]byte
+	oh := wire.IPv4Header{TTL: 64, Protocol: wire.ProtoTCP, Src: lc.id.Local.Addr(), Dst: lc.id.Remote.Addr(), PayloadLen: 1460}
+	oh.Marshal(orig[:])
+	th := orig[wire.IPv4MinHeaderLen:]
+	binary.BigEndian.PutUint16(th[0:], lc.id.Local.Port())
+	binary.BigEndian.PutUint16(th[2:], lc.id.Remote.Port())
+	binary.BigEndian.PutUint32(th[4:], uint32(lc.s.Info().SendUnacked+tcp.Value(s.int16At(2))))
+	m := make([]byte, wire.ICMPv4HeaderLen+len(orig))
+	kind := s.byteAt(1)
+	n := wire.MarshalDestUnreachable(m, kind>>1&15, orig[:])
+	icmp := wire.ICMPv4(m[:n])
+	if kind&1 == 0 {
+		m[0], m[1] = wire.ICMPTimeExceeded, 0
+		m[2], m[3] = 0, 0
+		binary.BigEndian.PutUint16(m[2:], wire.Checksum(m[:n]))
+	} else if kind>>1&15 == wire.CodeFragNeeded {
+		icmp.SetNextHopMTU(uint16(s.byteAt(6)) * 8)
+	}
+	b := make([]byte, wire.IPv4MinHeaderLen+n)
+	ih := wire.IPv4Header{ID: 1, TTL: 64, Protocol: wire.ProtoICMP, Src: lc.id.Remote.Addr(), Dst: lc.id.Local.Addr(), PayloadLen: n}
+	ih.Marshal(b)
+	copy(b[wire.IPv4MinHeaderLen:], m[:n])
 	return b
 }
 
@@ -702,6 +738,16 @@ func liveSeeds() [][]byte {
 		cat(step(4, SYN, 0, 0, 0x40, ts|0x04|0x08|0x10, 1, 0, 0), step(4, ACK, 1, 0, 0x40, ts, 2, 0, 0)),
 		cat(step(5, 0x45, 0, 0, 0, 0, 0, 0, 0)),
 		cat(step(0|talk|read, ACK, 0, 0, 0x80, ts, 1, 0, 255), step(0|talk|read|write, ACK|PSH, 0, 0, 0x80, ts, 1, 0, 10, 'y')),
+		// Three duplicate ACKs with SACK blocks above a hole: recovery.
+		cat(step(0, ACK, 0, 0, 0x80, ts|sack, 1, 0, 0, 0x05, 0xb4, 0x05, 0xb4),
+			step(0, ACK, 0, 0, 0x80, ts|sack, 1, 0, 0, 0x05, 0xb4, 0x0b, 0x68),
+			step(0|write, ACK, 0, 0, 0x80, ts|sack, 1, 0, 0, 0x05, 0xb4, 0x0d, 0x84)),
+		// A zero window (from the client's SND.NXT, past the hole, so
+		// that the window is taken), then more data from the
+		// application: window probes.
+		cat(step(0|write, ACK, 600, 5000, 0, ts, 1, 0, 0), step(0, ACK, 600, 0, 0, ts, 2, 0, 40), step(0|talk, ACK, 600, 0, 0, 0, 0, 0, 60)),
+		// Fragmentation needed (MTU 576) and a port unreachable, about data in flight.
+		cat(step(6, 1|wire.CodeFragNeeded<<1, 0, 0, 72, 0, 0, 0, 0), step(6, 1|wire.CodePortUnreachable<<1, 0, 100, 0, 0, 0, 0, 0)),
 	}
 }
 
