@@ -89,6 +89,14 @@ type Config struct {
 	// connection sends per second. Default 10.
 	ChallengeACKLimit int
 
+	// RFC1337 makes TIME-WAIT ignore resets, as RFC 1337 §3 ("R1")
+	// proposes against TIME-WAIT assassination: a reset, an old duplicate
+	// or the answer of a peer that forgot the connection to one of our
+	// ACKs, would otherwise end TIME-WAIT early and let old segments into
+	// a new incarnation. Off by default, as Linux's net.ipv4.tcp_rfc1337:
+	// an acceptable reset then ends TIME-WAIT (RFC 9293 §3.10.7.4).
+	RFC1337 bool
+
 	// ChallengeACKs, if set, is shared by the connections of a host: it
 	// counts their challenge ACKs and holds them to a host-wide limit
 	// (RFC 5961 §7), as well as each to its own ChallengeACKLimit.

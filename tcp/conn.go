@@ -139,13 +139,14 @@ type Conn struct {
 	rtoAt      time.Time // retransmission timer (RFC 6298)
 	persistAt  time.Time // zero-window probe timer (RFC 9293 §3.8.6.1)
 	persistRTO time.Duration
-	probes     int       // zero-window probes sent since the peer last sent an ACK
-	timeWaitAt time.Time // 2×MSL (RFC 9293 §3.4.2)
-	finWait2At time.Time // orphaned FIN_WAIT_2 limit
-	retries    int       // consecutive expiries without progress
-	synTimeout bool      // our SYN or SYN-ACK had to be retransmitted
-	rttTiming  bool      // a segment is being timed (Karn's rule, RFC 6298 §3)
-	rttSeq     Value     // the timed segment is acknowledged when SND.UNA reaches this
+	probes     int            // zero-window probes sent since the peer last sent an ACK
+	timeWaitAt time.Time      // 2×MSL (RFC 9293 §3.4.2)
+	tw         *TimeWaitEntry // answers in TIME-WAIT (timeWait)
+	finWait2At time.Time      // orphaned FIN_WAIT_2 limit
+	retries    int            // consecutive expiries without progress
+	synTimeout bool           // our SYN or SYN-ACK had to be retransmitted
+	rttTiming  bool           // a segment is being timed (Karn's rule, RFC 6298 §3)
+	rttSeq     Value          // the timed segment is acknowledged when SND.UNA reaches this
 	rttStart   time.Time
 
 	txSeg Segment // the segment being handed to the Sender (see scratch)
@@ -496,11 +497,11 @@ func (c *Conn) emit(e *trace.Event) {
 }
 
 // ReopensFromTimeWait reports whether seg is a new SYN that may reopen this
-// TIME_WAIT connection: RFC 1122 §4.2.2.13 lets a host accept a SYN whose
-// sequence number is beyond the old incarnation's (SEG.SEQ > RCV.NXT). The
-// caller then ends this connection and treats seg as a new one.
+// TIME_WAIT connection (TimeWaitEntry.Reopens): RFC 1122 §4.2.2.13 lets a host
+// accept a SYN whose sequence number is beyond the old incarnation's
+// (SEG.SEQ > RCV.NXT), RFC 6191 one whose timestamp is newer than
+// TS.Recent. The caller then ends this connection and treats seg as a new
+// one.
 func (c *Conn) ReopensFromTimeWait(seg *Segment) bool {
-	return c.state == TimeWait &&
-		seg.Flags&(wire.FlagSYN|wire.FlagACK|wire.FlagRST) == wire.FlagSYN &&
-		seg.Seq.GreaterThan(c.rcvNxt)
+	return c.state == TimeWait && reopens(seg, c.rcvNxt, c.tsOK, c.tsRecent)
 }

@@ -392,6 +392,8 @@ type sentSeg struct {
 type harness struct {
 	t      *testing.T
 	c      *Conn
+	tw     *TimeWaitEntry // once compact: answers instead of c (see compact)
+	sink   trace.Sink
 	start  time.Time
 	now    time.Time
 	sent   []sentSeg     // emitted and not yet matched by expect
@@ -418,9 +420,27 @@ func newHarness(t *testing.T, cfg *Config, iss Value) *harness {
 		c = *cfg
 	}
 	c.ISN = func(id ID, now time.Time) Value { return iss }
-	h.c = NewConn(testID, &c, h, trace.SinkFunc(func(e *trace.Event) { h.events = append(h.events, *e) }))
+	h.sink = trace.SinkFunc(func(e *trace.Event) { h.events = append(h.events, *e) })
+	h.c = NewConn(testID, &c, h, h.sink)
 	return h
 }
+
+// compact hands the connection, in TIME_WAIT, over to a TimeWaitEntry
+// (Conn.CompactTimeWait), which from then on takes the segments and the
+// clock, and whose state is the one checked.
+func (h *harness) compact() {
+	h.t.Helper()
+	h.tw = h.c.CompactTimeWait()
+	if h.tw == nil {
+		h.t.Fatalf("CompactTimeWait in %v returned nil", h.c.State())
+	}
+	if st := h.c.State(); st != Closed {
+		h.t.Fatalf("the Conn is %v after CompactTimeWait, want CLOSED", st)
+	}
+}
+
+// twVerdict is the verdict of the TimeWaitEntry's last Input.
+var twVerdict TimeWaitVerdict
 
 // newActive returns a harness for a connection that will Connect (ISS 1000).
 func newActive(t *testing.T, cfg *Config) *harness { return newHarness(t, cfg, activeISS) }
@@ -453,7 +473,13 @@ func (h *harness) SendSegment(id ID, seg *Segment) {
 }
 
 // send injects a segment from the peer at the current time.
-func (h *harness) send(p pkt) { h.c.Input(p.segment(), h.now) }
+func (h *harness) send(p pkt) {
+	if h.tw != nil {
+		twVerdict = h.tw.Input(p.segment(), h.now, h, h.sink)
+		return
+	}
+	h.c.Input(p.segment(), h.now)
+}
 
 // expect checks that exactly the segments want were sent since the last
 // expect, in this order, and forgets them.
@@ -517,7 +543,11 @@ func (h *harness) expectNone() {
 // state checks the connection's state.
 func (h *harness) state(want State) {
 	h.t.Helper()
-	if got := h.c.State(); got != want {
+	got := h.c.State()
+	if h.tw != nil {
+		got = h.tw.State()
+	}
+	if got != want {
 		h.t.Fatalf("at +%v: state %v, want %v", h.now.Sub(h.start), got, want)
 	}
 }
@@ -527,6 +557,16 @@ func (h *harness) state(want State) {
 func (h *harness) advance(d time.Duration) {
 	h.t.Helper()
 	target := h.now.Add(d)
+	if h.tw != nil {
+		if !h.tw.Expires().After(target) {
+			if h.tw.Expires().After(h.now) {
+				h.now = h.tw.Expires()
+			}
+			h.tw.Expire(h.now, h.sink)
+		}
+		h.now = target
+		return
+	}
 	for i := 0; ; i++ {
 		dl := h.c.Deadline()
 		if dl.IsZero() || dl.After(target) {
@@ -547,6 +587,9 @@ func (h *harness) advance(d time.Duration) {
 func (h *harness) expectDeadline(d time.Duration) {
 	h.t.Helper()
 	got := h.c.Deadline()
+	if h.tw != nil && h.tw.State() == TimeWait {
+		got = h.tw.Expires()
+	}
 	if got.IsZero() {
 		h.t.Fatalf("no timer running, want one in %v", d)
 	}

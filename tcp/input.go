@@ -11,6 +11,10 @@ import (
 // Input processes one arriving segment, following the order of RFC 9293
 // §3.10.7. The segment's payload is copied if accepted; seg is not retained.
 func (c *Conn) Input(seg *Segment, now time.Time) {
+	if c.state == TimeWait {
+		c.inputTimeWait(seg, now)
+		return
+	}
 	if c.sink != nil {
 		c.traceSegment(trace.SegmentReceived, seg, now)
 	}
@@ -151,20 +155,12 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 		if isRST {
 			return
 		}
-		if c.state == TimeWait && seg.Flags&wire.FlagFIN != 0 && seg.Seq.Add(seg.Len()) == c.rcvNxt {
-			// A retransmission of the peer's FIN: our last ACK was lost.
-			// Acknowledge it again and restart the 2 MSL timer
-			// (RFC 9293 §3.10.7.4, eighth step, TIME-WAIT).
-			c.timeWaitAt = now.Add(2 * c.cfg.MSL)
-			c.sendACK(now)
-			return
-		}
 		if isSYN {
 			// RFC 5961 §4.2: a SYN, whatever its sequence number.
 			c.challengeACK(now)
 			return
 		}
-		if n := seg.PayloadLen(); n > 0 && seg.Seq.LessThan(c.rcvNxt) && c.state != TimeWait {
+		if n := seg.PayloadLen(); n > 0 && seg.Seq.LessThan(c.rcvNxt) {
 			// Data we already have (a retransmission whose original, or
 			// whose ACK, was only delayed or lost): report it in a D-SACK
 			// block (RFC 2883 §4, as Linux's tcp_send_dupack does).

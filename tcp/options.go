@@ -78,15 +78,19 @@ func (c *Conn) tcpOptionsLen() int {
 
 // tsNow is our timestamp clock (RFC 7323 §5.4): milliseconds, offset per
 // connection.
-func (c *Conn) tsNow(now time.Time) uint32 {
-	v := uint32(now.UnixMilli()) + c.tsOffset
+func (c *Conn) tsNow(now time.Time) uint32 { return tsClock(now, c.tsOffset, &c.tsLast) }
+
+// tsClock returns the timestamp clock with offset at now, and records it
+// in *last.
+func tsClock(now time.Time, offset uint32, last *uint32) uint32 {
+	v := uint32(now.UnixMilli()) + offset
 	// Never go back, even if the caller's clock does (a wall clock being
 	// stepped, or times read on different goroutines): the peer's PAWS
 	// (RFC 7323 §5) would drop every segment until it caught up.
-	if c.tsLast != 0 && int32(v-c.tsLast) < 0 {
-		return c.tsLast
+	if *last != 0 && int32(v-*last) < 0 {
+		return *last
 	}
-	c.tsLast = v
+	*last = v
 	return v
 }
 

@@ -322,6 +322,13 @@ func (c *Conn) windowUpdateWorthSending() bool {
 
 // traceSegment reports a segment sent or received.
 func (c *Conn) traceSegment(kind trace.Kind, seg *Segment, now time.Time) {
+	e := segmentEvent(kind, seg, now)
+	c.emit(&e)
+}
+
+// segmentEvent returns the event that reports seg sent or received, but
+// for the endpoints.
+func segmentEvent(kind trace.Kind, seg *Segment, now time.Time) trace.Event {
 	e := trace.Event{Time: now, Kind: kind}
 	e.Seg.Seq, e.Seg.Ack = uint32(seg.Seq), uint32(seg.Ack)
 	e.Seg.Flags = seg.Flags
@@ -334,5 +341,5 @@ func (c *Conn) traceSegment(kind trace.Kind, seg *Segment, now time.Time) {
 	} else {
 		e.Seg.OptionsLen = uint8(seg.Options.Marshal(e.Seg.Options[:]))
 	}
-	c.emit(&e)
+	return e
 }

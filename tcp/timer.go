@@ -21,9 +21,10 @@ func (c *Conn) Deadline() time.Time {
 
 // HandleTimer runs every timer that is due at now.
 func (c *Conn) HandleTimer(now time.Time) {
-	if due(c.timeWaitAt, now) {
-		c.timerFired("time-wait", now)
-		c.setState(Closed, now)
+	if c.state == TimeWait {
+		if c.timeWait().Expire(now, c.sink) {
+			c.endTimeWait()
+		}
 		return
 	}
 	if due(c.finWait2At, now) {
