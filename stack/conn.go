@@ -31,6 +31,7 @@ type Conn struct {
 	closed        bool          // the user called Close
 	linger        int           // seconds; -1: close in the background (the default)
 	keepAliveIdle time.Duration // the period SetKeepAlivePeriod last set
+	bufMem        int           // buffer memory counted in the stack's total
 
 	readDeadline, writeDeadline deadline
 }
@@ -104,6 +105,7 @@ func (c *Conn) unlockPost() {
 	if (st == tcp.Closed || st == tcp.Listen) && !c.removed {
 		c.removed, remove = true, true
 	}
+	c.accountMemory()
 	c.mu.Unlock()
 	if remove {
 		c.s.removeConn(c)
@@ -153,8 +155,15 @@ func (c *Conn) input(seg *tcp.Segment) bool {
 		seg.Flags&(wire.FlagACK|wire.FlagRST|wire.FlagSYN) == wire.FlagACK && l.acceptQueueFull() {
 		// (acceptQueueFull reads an atomic: no Listener lock under c.mu.)
 		// The handshake would complete into a full accept queue: drop
-		// the ACK, as Linux does, and let the SYN-ACK timer try again.
-		c.s.stats.tcpListenOverflow.Add(1)
+		// the ACK, as Linux does, and let the SYN-ACK timer try again —
+		// or, with AbortOnOverflow, reset (tcp_check_req's
+		// listen_overflow and embryonic_reset).
+		l.overflow()
+		if c.s.cfg.AbortOnOverflow {
+			c.tcb.Abort(now)
+			c.unlockAndFlush()
+			return true
+		}
 		c.mu.Unlock()
 		return true
 	}

@@ -267,22 +267,6 @@ func TestMalformedDropped(t *testing.T) {
 	}
 }
 
-// TestSynBacklog: with the half-open queue full, further SYNs are dropped
-// and counted.
-func TestSynBacklog(t *testing.T) {
-	s, p := newRawPeer(t, Config{SynBacklog: 2})
-	s.Listen("tcp", ":80")
-	for i := range 4 {
-		p.send(tcpPacket(serverAddr, uint16(40000+i), 80, 1000, 0, wire.FlagSYN, nil, nil))
-	}
-	p.expect()
-	p.expect()
-	p.expectNothing()
-	if got := s.Stats().TCPSynDropped; got != 2 {
-		t.Errorf("TCPSynDropped = %d, want 2", got)
-	}
-}
-
 // TestTimeWaitReopen: a SYN with a sequence number beyond the old
 // incarnation's reopens a 4-tuple in TIME_WAIT (RFC 1122 §4.2.2.13).
 func TestTimeWaitReopen(t *testing.T) {

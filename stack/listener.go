@@ -10,18 +10,22 @@ import (
 
 	"github.com/seqack/seqack/tcp"
 	"github.com/seqack/seqack/trace"
-	"github.com/seqack/seqack/wire"
 )
 
 // Listener is a TCP listener on a Stack. It implements net.Listener.
 //
 // A SYN to its port creates a connection in SYN_RCVD; at most
 // Config.SynBacklog of those wait for the handshake to finish, and at most
-// Config.ListenBacklog finished ones wait for Accept. Beyond those limits,
-// SYNs and handshake ACKs are dropped (and counted), as Linux does.
+// Config.ListenBacklog finished ones wait for Accept. Beyond the first
+// limit, SYNs are answered with SYN cookies (Config.SynCookies); beyond
+// the second, SYNs and handshake ACKs are dropped (and counted), as Linux
+// does. A half-open connection holds no buffer memory.
 type Listener struct {
 	s    *Stack
 	addr netip.AddrPort
+
+	stats    listenerCounters
+	cookieAt atomic.Int64 // when the last SYN cookie was sent (UnixNano of the stack's clock)
 
 	mu       sync.Mutex
 	acceptq  []*Conn
@@ -182,55 +186,6 @@ func (l *Listener) wakeLocked() {
 		close(l.wake)
 		l.wake = nil
 	}
-}
-
-// input handles a segment for the listener's port that matched no
-// connection (the LISTEN state, RFC 9293 §3.10.7.2).
-func (l *Listener) input(id tcp.ID, seg *tcp.Segment) {
-	s := l.s
-	switch {
-	case seg.Flags&wire.FlagRST != 0:
-		// "An incoming RST segment could not be valid ... ignore it."
-		return
-	case seg.Flags&wire.FlagACK != 0:
-		// "Any acknowledgment is bad if it arrives on a connection still
-		// in the LISTEN state": <SEQ=SEG.ACK><CTL=RST>.
-		s.noConnection(id, seg)
-		return
-	case seg.Flags&wire.FlagSYN == 0:
-		// Neither SYN, ACK nor RST (a FIN or "null" probe): drop it
-		// silently, which is why port scanners see open ports as
-		// "open|filtered" to a FIN scan.
-		return
-	case seg.Flags&wire.FlagFIN != 0:
-		// SYN+FIN makes no sense as an opening; Linux drops it too.
-		return
-	}
-	l.mu.Lock()
-	switch {
-	case l.closed:
-		l.mu.Unlock()
-		s.noConnection(id, seg)
-		return
-	case l.halfOpen >= s.cfg.SynBacklog:
-		l.mu.Unlock()
-		s.stats.tcpSynDropped.Add(1)
-		return
-	case len(l.acceptq) >= s.cfg.ListenBacklog:
-		l.mu.Unlock()
-		s.stats.tcpListenOverflow.Add(1)
-		return
-	}
-	l.halfOpen++
-	l.mu.Unlock()
-
-	c := s.newConn(id, l)
-	s.mu.Lock()
-	s.conns[id] = c
-	s.mu.Unlock()
-	c.mu.Lock()
-	c.tcb.AcceptSYN(seg, s.now())
-	c.unlockAndFlush()
 }
 
 // acceptQueueFull reports whether no room is left for another connection.

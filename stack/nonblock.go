@@ -43,6 +43,10 @@ func (s *Stack) DialStart(network, address string) (*Conn, error) {
 		s.mu.Unlock()
 		return nil, opErr(netip.AddrPort{}, net.ErrClosed)
 	}
+	if err := s.admitLocked(); err != nil {
+		s.mu.Unlock()
+		return nil, opErr(netip.AddrPort{}, err)
+	}
 	port, ok := s.freePortLocked(local, raddr)
 	if !ok {
 		s.mu.Unlock()

@@ -35,8 +35,48 @@ type Config struct {
 	ListenBacklog int
 
 	// SynBacklog bounds each listener's half-open connections (SYN_RCVD).
-	// When it is full, new SYNs are dropped and counted. Default 256.
+	// When it is full, new SYNs are answered with SYN cookies, or dropped
+	// and counted if SynCookies is SynCookiesNever. Default 256.
 	SynBacklog int
+
+	// SynCookies says when a listener answers a SYN with a SYN cookie
+	// (RFC 4987 §3.6) and keeps no state for it, as Linux's
+	// net.ipv4.tcp_syncookies does: SynCookiesAuto (the default, 1 in
+	// Linux) once its half-open queue is full, SynCookiesAlways (2) for
+	// every SYN, SynCookiesNever (0) never.
+	SynCookies SynCookieMode
+
+	// AbortOnOverflow makes a listener whose accept queue is full answer
+	// the final ACK of a handshake with a reset, rather than drop it and
+	// let the client's retransmission try again once Accept has made room
+	// (Linux's net.ipv4.tcp_abort_on_overflow).
+	AbortOnOverflow bool
+
+	// MaxConnections, if positive, bounds the connections the stack
+	// holds, in every state from SYN_RCVD to TIME_WAIT. Once it is
+	// reached, new connections are refused — a SYN or a cookie's ACK is
+	// dropped (Stats.TCPConnLimitRefused), Dial fails with
+	// ErrConnectionLimit — and no existing connection is ever closed to
+	// make room. Default 0: no limit.
+	MaxConnections int
+
+	// MaxBufferMemory, if positive, bounds the memory the connections'
+	// send and receive buffers may hold, in bytes. Buffers take memory as
+	// data needs it and give it back as it drains, so this is what the
+	// connections hold now (BufferMemory). Once it is reached, new
+	// connections are refused (Stats.TCPMemLimitRefused,
+	// ErrBufferMemoryLimit) while those open keep their buffers. Default
+	// 0: no limit.
+	MaxBufferMemory int64
+
+	// ChallengeACKLimit, if positive, bounds the challenge ACKs
+	// (RFC 5961 §7) the whole host sends per second: each second's
+	// allowance is drawn at random between half of it and one and a half
+	// times it, as Linux's net.ipv4.tcp_challenge_ack_limit, so that it
+	// cannot serve as a side channel (CVE-2016-5696). Default 0: no
+	// host-wide limit, as Linux since 6.0; each connection still has its
+	// own (TCP.ChallengeACKLimit).
+	ChallengeACKLimit int
 
 	// EphemeralPorts is the range of local ports for outgoing connections,
 	// inclusive. Default 49152–65535 (RFC 6335 §6).
@@ -64,10 +104,10 @@ type Config struct {
 	// on goroutines of its own.
 	Clock func() time.Time
 
-	// Rand, if set, chooses ephemeral ports, so that a seeded generator
-	// makes a run reproducible. The stack uses it with its lock held; it
-	// must not be shared with another stack that runs concurrently. Nil
-	// means the global source of math/rand/v2.
+	// Rand, if set, chooses ephemeral ports and the SYN cookie secret, so
+	// that a seeded generator makes a run reproducible. The stack uses it
+	// with its lock held; it must not be shared with another stack that
+	// runs concurrently. Nil means the global source of math/rand/v2.
 	Rand *rand.Rand
 }
 
@@ -90,6 +130,10 @@ type Stack struct {
 	ipID   atomic.Uint32
 	done   chan struct{}
 	wg     sync.WaitGroup
+
+	cookies    *tcp.SynCookies          // the host's SYN cookie secret
+	challenges *tcp.ChallengeACKLimiter // challenge ACKs, host-wide
+	bufMem     atomic.Int64             // bytes the connections' buffers hold
 }
 
 // New starts a host on l. It reads the link on a goroutine of its own until
@@ -138,6 +182,9 @@ func New(l link.Link, cfg Config) (*Stack, error) {
 	if s.tcp.MSS <= 0 || s.tcp.MSS > mtu-40 {
 		s.tcp.MSS = mtu - 40
 	}
+	s.cookies = newSynCookies(cfg.Rand)
+	s.challenges = tcp.NewChallengeACKLimiter(cfg.ChallengeACKLimit)
+	s.tcp.ChallengeACKs = s.challenges
 	// One Config for every connection of the host, rather than a copy each.
 	s.tcp = s.tcp.WithDefaults()
 	s.pool.New = func() any { return &packetBuf{b: make([]byte, mtu)} }
@@ -155,7 +202,11 @@ func New(l link.Link, cfg Config) (*Stack, error) {
 func (s *Stack) Addrs() []netip.Addr { return append([]netip.Addr(nil), s.cfg.Addrs...) }
 
 // Stats returns a snapshot of the stack's counters.
-func (s *Stack) Stats() Stats { return s.stats.snapshot() }
+func (s *Stack) Stats() Stats {
+	st := s.stats.snapshot()
+	st.TCPChallengeACKs, st.TCPChallengeACKsLimited = s.challenges.Sent(), s.challenges.Limited()
+	return st
+}
 
 // Close shuts the host down: every connection is aborted, every listener
 // closed, the link closed, and the stack's goroutines (if it has any)

@@ -35,9 +35,22 @@ type Stats struct {
 	TCPSegmentsOut    uint64 // TCP segments sent
 	TCPResetsSent     uint64 // resets sent to segments for no connection
 	TCPNoPort         uint64 // segments that reached no connection or listener
-	TCPSynDropped     uint64 // SYNs dropped because a half-open queue was full
-	TCPListenOverflow uint64 // handshakes dropped because an accept queue was full
+	TCPSynDropped     uint64 // SYNs dropped because a half-open queue was full and SYN cookies are off
+	TCPListenOverflow uint64 // SYNs and handshake ACKs dropped because an accept queue was full
 	TCPBadPort        uint64 // dropped: port 0
+
+	TCPSynsReceived      uint64 // SYNs that reached a listener
+	TCPSynCookiesSent    uint64 // SYNs answered with a SYN cookie (RFC 4987 §3.6)
+	TCPSynCookiesValid   uint64 // ACKs that carried a good cookie: connections rebuilt from one
+	TCPSynCookiesInvalid uint64 // ACKs checked as cookies that failed (forged or expired), answered with a reset
+
+	// TCPChallengeACKs counts the challenge ACKs sent (RFC 5961 §3.2,
+	// §4.2, §5.2); TCPChallengeACKsLimited those held back by the
+	// per-connection or host-wide limit (§7).
+	TCPChallengeACKs, TCPChallengeACKsLimited uint64
+
+	TCPConnLimitRefused uint64 // new connections refused at Config.MaxConnections (SYNs, cookie ACKs, dials)
+	TCPMemLimitRefused  uint64 // new connections refused at Config.MaxBufferMemory (SYNs, cookie ACKs, dials)
 }
 
 // ParseErrorCount returns how many packets were dropped for reason r.
@@ -57,6 +70,8 @@ type counters struct {
 	icmpErrorsToTCP                                                                     atomic.Uint64
 	icmpIn, icmpOut                                                                     [256]atomic.Uint64
 	tcpIn, tcpOut, tcpResets, tcpNoPort, tcpSynDropped, tcpListenOverflow, tcpBadPort   atomic.Uint64
+	tcpSynsReceived, tcpSynCookiesSent, tcpSynCookiesValid, tcpSynCookiesInvalid        atomic.Uint64
+	tcpConnLimitRefused, tcpMemLimitRefused                                             atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -79,6 +94,13 @@ func (c *counters) snapshot() Stats {
 		TCPSynDropped:     c.tcpSynDropped.Load(),
 		TCPListenOverflow: c.tcpListenOverflow.Load(),
 		TCPBadPort:        c.tcpBadPort.Load(),
+
+		TCPSynsReceived:      c.tcpSynsReceived.Load(),
+		TCPSynCookiesSent:    c.tcpSynCookiesSent.Load(),
+		TCPSynCookiesValid:   c.tcpSynCookiesValid.Load(),
+		TCPSynCookiesInvalid: c.tcpSynCookiesInvalid.Load(),
+		TCPConnLimitRefused:  c.tcpConnLimitRefused.Load(),
+		TCPMemLimitRefused:   c.tcpMemLimitRefused.Load(),
 	}
 	for i := range c.parseErrors {
 		s.ParseErrors[i] = c.parseErrors[i].Load()

@@ -86,6 +86,8 @@ func (s *Stack) traceStateless(kind trace.Kind, id tcp.ID, seg *tcp.Segment) {
 	e.Seg.Tag = seg.Tag
 	if seg.RawOptions != nil {
 		e.Seg.OptionsLen = uint8(copy(e.Seg.Options[:], seg.RawOptions))
+	} else {
+		e.Seg.OptionsLen = uint8(seg.Options.Marshal(e.Seg.Options[:]))
 	}
 	s.sink.Emit(&e)
 }
