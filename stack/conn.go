@@ -25,6 +25,7 @@ type Conn struct {
 	writeWake     chan struct{} // closed when Write can proceed
 	anyWake       chan struct{} // closed at every event (Dial, Close with linger)
 	timerAt       time.Time     // the deadline this Conn has in the timer queue
+	tn            timerNode     // its entry there (guarded by the queue's lock)
 	listener      *Listener     // the listener that spawned it, until it is queued
 	queued        bool          // handed to (or dropped by) its listener
 	removed       bool          // gone from the stack's table
@@ -66,8 +67,10 @@ func (c *Conn) flushLocked() {
 		c.txq = c.txq[:0]
 	}
 	if dl := c.tcb.Deadline(); !dl.IsZero() && (c.timerAt.IsZero() || dl.Before(c.timerAt)) {
-		// A later deadline leaves the earlier entry in place: it fires,
-		// finds nothing due, and registers the real one then.
+		// An earlier deadline moves the connection's entry; a later one
+		// leaves it in place: it fires, finds nothing due, and registers
+		// the real one then. That keeps the queue's lock off the path of
+		// every ACK, which pushes the retransmission timer back.
 		c.timerAt = dl
 		c.s.timers.schedule(c, dl)
 	}
@@ -398,6 +401,7 @@ func (s *Stack) removeConn(c *Conn) {
 		delete(s.conns, c.id)
 	}
 	s.mu.Unlock()
+	s.timers.cancel(c)
 }
 
 var _ net.Conn = (*Conn)(nil)

@@ -188,7 +188,7 @@ func New(l link.Link, cfg Config) (*Stack, error) {
 	// One Config for every connection of the host, rather than a copy each.
 	s.tcp = s.tcp.WithDefaults()
 	s.pool.New = func() any { return &packetBuf{b: make([]byte, mtu)} }
-	s.timers.init()
+	s.timers.init(s.now())
 	if cfg.Clock != nil {
 		return s, nil // driven: see driven.go
 	}
