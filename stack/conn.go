@@ -35,6 +35,8 @@ type Conn struct {
 	bufMem        int           // buffer memory counted in the stack's total
 
 	readDeadline, writeDeadline deadline
+
+	tw *tcp.TimeWaitEntry // its TIME-WAIT, once the stack's table has it (unlockPost)
 }
 
 func (s *Stack) newConn(id tcp.ID, l *Listener) *Conn {
@@ -108,8 +110,20 @@ func (c *Conn) unlockPost() {
 	if (st == tcp.Closed || st == tcp.Listen) && !c.removed {
 		c.removed, remove = true, true
 	}
+	var tw *tcp.TimeWaitEntry
+	if st == tcp.TimeWait && !c.removed {
+		// TIME-WAIT needs nothing of the Conn: a compact entry takes its
+		// place in the stack's tables, and the Conn lives on only as
+		// long as the application holds it.
+		tw = c.tcb.CompactTimeWait()
+		c.tw, c.removed = tw, true
+	}
 	c.accountMemory()
 	c.mu.Unlock()
+	if tw != nil {
+		c.s.addTimeWait(tw) // before the Conn goes: see input
+		remove = true
+	}
 	if remove {
 		c.s.removeConn(c)
 	}
@@ -136,8 +150,8 @@ func waitChan(p *chan struct{}) <-chan struct{} {
 }
 
 // input hands an arriving segment to the engine. It reports false if the
-// connection did not take it: it was already gone, or it is a TIME_WAIT
-// connection that a new SYN reopens (RFC 1122 §4.2.2.13).
+// connection did not take it: it was already gone, or it is in TIME_WAIT
+// and the segment a new SYN that reopens it (RFC 1122 §4.2.2.13).
 func (c *Conn) input(seg *tcp.Segment) bool {
 	c.mu.Lock()
 	// The time is read under the lock: read before it, it could be older
@@ -146,13 +160,11 @@ func (c *Conn) input(seg *tcp.Segment) bool {
 	// drops segments whose TSval does.
 	now := c.s.now()
 	if c.removed {
+		tw := c.tw
 		c.mu.Unlock()
-		return false
-	}
-	if c.tcb.ReopensFromTimeWait(seg) {
-		c.tcb.Abort(now)
-		c.unlockAndFlush()
-		return false
+		// A Conn that has just handed its TIME-WAIT over may still be
+		// found in the table: the entry answers.
+		return tw != nil && c.s.inputTimeWait(tw, seg)
 	}
 	if l := c.listener; l != nil && !c.queued && c.tcb.State() == tcp.SynReceived &&
 		seg.Flags&(wire.FlagACK|wire.FlagRST|wire.FlagSYN) == wire.FlagACK && l.acceptQueueFull() {
@@ -379,8 +391,12 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 // State returns the connection's TCP state.
 func (c *Conn) State() tcp.State {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.tcb.State()
+	st, tw := c.tcb.State(), c.tw
+	c.mu.Unlock()
+	if tw != nil {
+		return c.s.timeWaitState(tw)
+	}
+	return st
 }
 
 func (c *Conn) opError(op string, err error) error {

@@ -109,7 +109,8 @@ func (s *Stack) freePortLocked(local netip.Addr, remote netip.AddrPort) (uint16,
 			continue
 		}
 		if remote.IsValid() {
-			if _, used := s.conns[tcp.ID{Local: ap, Remote: remote}]; used {
+			id := tcp.ID{Local: ap, Remote: remote}
+			if _, used := s.conns[id]; used || s.timeWaitUsedLocked(id) {
 				continue
 			}
 		} else if s.portConnectedLocked(port) {
@@ -127,7 +128,7 @@ func (s *Stack) portConnectedLocked(port uint16) bool {
 			return true
 		}
 	}
-	return false
+	return s.timeWaitPortLocked(port)
 }
 
 // parseAddr parses a "host:port" address for network "tcp" or "tcp4".

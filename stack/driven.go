@@ -30,7 +30,11 @@ func (s *Stack) NextTimer() time.Time {
 	if isClosed(s.done) {
 		return time.Time{}
 	}
-	return s.timers.peek()
+	next, tw := s.timers.peek(), s.nextTimeWait()
+	if !tw.IsZero() && (next.IsZero() || tw.Before(next)) {
+		next = tw
+	}
+	return next
 }
 
 // RunTimers fires every connection timer due at the stack's clock, as the
@@ -66,8 +70,8 @@ func (s *Stack) Connections() []ConnInfo {
 	for _, c := range s.conns {
 		cs = append(cs, c)
 	}
+	out := s.timeWaitInfosLocked(s.conns)
 	s.mu.RUnlock()
-	out := make([]ConnInfo, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, c.info())
 	}

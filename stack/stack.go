@@ -125,6 +125,8 @@ type Stack struct {
 	listeners map[netip.AddrPort]*Listener
 	closed    bool
 
+	timeWait timeWaits // connections in TIME-WAIT, in compact form
+
 	timers timerQueue
 	pool   sync.Pool // *packetBuf
 	ipID   atomic.Uint32
@@ -236,6 +238,7 @@ func (s *Stack) Close() error {
 	for _, c := range cs {
 		c.shutdown()
 	}
+	s.closeTimeWaits()
 	err := s.link.Close()
 	s.wg.Wait()
 	return err

@@ -51,6 +51,9 @@ func (s *Stack) tcpInput(ip wire.IPv4) {
 	if c != nil && c.input(&seg) {
 		return
 	}
+	if s.timeWaitInput(id, &seg) {
+		return
+	}
 
 	l := s.lookupListener(id.Local)
 	if l != nil {

@@ -311,10 +311,11 @@ func (s *Stack) timerLoop() {
 // fireDue fires every connection timer due at s.now() and returns the time
 // at which to look again (zero if none), reusing buf as scratch space.
 func (s *Stack) fireDue(buf []timerEntry) ([]timerEntry, time.Time) {
-	buf, next := s.timers.due(s.now(), buf[:0])
+	now := s.now()
+	buf, next := s.timers.due(now, buf[:0])
 	for i, e := range buf {
 		e.c.fireTimer(e.at)
 		buf[i] = timerEntry{}
 	}
-	return buf[:0], next
+	return buf[:0], s.expireTimeWaits(now, next)
 }

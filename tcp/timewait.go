@@ -151,6 +151,15 @@ func (tw *TimeWaitEntry) Expire(now time.Time, sink trace.Sink) bool {
 	return true
 }
 
+// Abort ends TIME-WAIT at once, sending nothing, as Conn.Abort does in
+// TIME-WAIT (a host that shuts down), and reports the change to sink
+// (which may be nil).
+func (tw *TimeWaitEntry) Abort(now time.Time, sink trace.Sink) {
+	if !tw.closed {
+		tw.end(now, sink)
+	}
+}
+
 // end moves the connection to CLOSED and reports it.
 func (tw *TimeWaitEntry) end(now time.Time, sink trace.Sink) {
 	tw.closed = true

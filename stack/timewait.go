@@ -1,0 +1,243 @@
+package stack
+
+import (
+	"sync"
+	"time"
+
+	"github.com/seqack/seqack/tcp"
+)
+
+// timeWaits is the stack's table of connections in TIME-WAIT. A connection
+// that enters TIME-WAIT leaves the connection table for this one, as a
+// tcp.TimeWaitEntry of about a hundred bytes: its Conn, buffers and all,
+// is then garbage unless the application still holds it. Lookups try the
+// connection table first, then this one (tcpInput).
+//
+// Every entry lasts 2×MSL from when it began or was last restarted, and
+// MSL is the same for every connection of the stack, so expiries come in
+// the order the entries were queued: a FIFO serves as the timer, with no
+// per-entry timer and O(1) work per entry. A restart queues the entry
+// again; the older record, whose time no longer matches, is skipped.
+type timeWaits struct {
+	mu    sync.Mutex // after Stack.mu, if both are held
+	table map[tcp.ID]*tcp.TimeWaitEntry
+	queue []twRecord // queue[head:], in order of expiry
+	head  int
+}
+
+// A twRecord is an entry's place in the expiry queue.
+type twRecord struct {
+	tw *tcp.TimeWaitEntry
+	at time.Time // the entry's expiry when queued
+}
+
+// lookupLocked returns the entry for id, or nil. q.mu is held.
+func (q *timeWaits) lookupLocked(id tcp.ID) *tcp.TimeWaitEntry { return q.table[id] }
+
+// pushLocked queues tw to expire at its current expiry, and reports
+// whether the queue was empty. q.mu is held.
+func (q *timeWaits) pushLocked(tw *tcp.TimeWaitEntry) bool {
+	empty := q.head == len(q.queue)
+	if empty {
+		q.queue, q.head = q.queue[:0], 0
+	} else if q.head > 1024 && q.head > len(q.queue)/2 {
+		// Slide the live records down rather than grow for ever.
+		n := copy(q.queue, q.queue[q.head:])
+		clear(q.queue[n:])
+		q.queue, q.head = q.queue[:n], 0
+	}
+	q.queue = append(q.queue, twRecord{tw: tw, at: tw.Expires()})
+	return empty
+}
+
+// nextLocked returns the expiry of the first record, or the zero time.
+// q.mu is held.
+func (q *timeWaits) nextLocked() time.Time {
+	if q.head == len(q.queue) {
+		return time.Time{}
+	}
+	return q.queue[q.head].at
+}
+
+// removeLocked takes tw out of the table (its records are skipped when
+// they come up). q.mu is held.
+func (q *timeWaits) removeLocked(tw *tcp.TimeWaitEntry) {
+	if id := tw.ID(); q.table[id] == tw {
+		delete(q.table, id)
+		if len(q.table) == 0 {
+			// A map does not shrink: let a table that held a million
+			// entries go with them.
+			q.table = nil
+		}
+	}
+}
+
+// addTimeWait puts the TIME-WAIT entry of a connection that has just been
+// compacted into the table, unless a segment ended it meanwhile.
+func (s *Stack) addTimeWait(tw *tcp.TimeWaitEntry) {
+	q := &s.timeWait
+	q.mu.Lock()
+	if tw.State() != tcp.TimeWait || isClosed(s.done) {
+		q.mu.Unlock()
+		return
+	}
+	if q.table == nil {
+		q.table = make(map[tcp.ID]*tcp.TimeWaitEntry)
+	}
+	q.table[tw.ID()] = tw
+	first := q.pushLocked(tw)
+	q.mu.Unlock()
+	if first {
+		// The timer goroutine may be asleep until a later deadline, or
+		// none: wake it to take this one into account. Later entries
+		// expire after this one.
+		s.kickTimers()
+	}
+}
+
+// timeWaitInput hands a segment to the TIME-WAIT entry for id, if there is
+// one, and reports whether it took the segment: false if there is none, or
+// if the segment is a SYN that reopens the connection (RFC 1122
+// §4.2.2.13), which a listener is then to take.
+func (s *Stack) timeWaitInput(id tcp.ID, seg *tcp.Segment) bool {
+	q := &s.timeWait
+	q.mu.Lock()
+	tw := q.lookupLocked(id)
+	q.mu.Unlock()
+	return tw != nil && s.inputTimeWait(tw, seg)
+}
+
+// inputTimeWait hands a segment to tw, as timeWaitInput.
+func (s *Stack) inputTimeWait(tw *tcp.TimeWaitEntry, seg *tcp.Segment) bool {
+	q := &s.timeWait
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if tw.State() != tcp.TimeWait {
+		return false // ended meanwhile: treat the segment as for no connection
+	}
+	before := tw.Expires()
+	// The time is read under the lock, so that the timestamps of the
+	// entry's answers never go back (see Conn.input).
+	switch tw.Input(seg, s.now(), statelessSender{s}, s.sink) {
+	case tcp.TimeWaitReopen:
+		q.removeLocked(tw)
+		return false
+	case tcp.TimeWaitReset:
+		q.removeLocked(tw)
+	default:
+		if !tw.Expires().Equal(before) {
+			q.pushLocked(tw) // restarted by a retransmitted FIN: later than any record
+		}
+	}
+	return true
+}
+
+// expireTimeWaits ends the TIME-WAIT entries whose 2×MSL has passed at
+// now, and returns the earlier of next and the next expiry.
+func (s *Stack) expireTimeWaits(now, next time.Time) time.Time {
+	q := &s.timeWait
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.head < len(q.queue) {
+		r := q.queue[q.head]
+		if r.at.After(now) {
+			break
+		}
+		q.queue[q.head] = twRecord{}
+		q.head++
+		if r.tw.Expires().Equal(r.at) && r.tw.Expire(now, s.sink) {
+			q.removeLocked(r.tw)
+		}
+	}
+	if q.head == len(q.queue) {
+		q.queue, q.head = nil, 0
+		return next
+	}
+	if at := q.queue[q.head].at; next.IsZero() || at.Before(next) {
+		return at
+	}
+	return next
+}
+
+// nextTimeWait returns when the first TIME-WAIT entry expires, or the zero
+// time.
+func (s *Stack) nextTimeWait() time.Time {
+	q := &s.timeWait
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.nextLocked()
+}
+
+// closeTimeWaits ends every TIME-WAIT entry, when the stack closes.
+func (s *Stack) closeTimeWaits() {
+	q := &s.timeWait
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := s.now()
+	for _, tw := range q.table {
+		tw.Abort(now, s.sink)
+	}
+	q.table, q.queue, q.head = nil, nil, 0
+}
+
+// timeWaitCount returns the number of connections in TIME-WAIT.
+func (s *Stack) timeWaitCount() int {
+	q := &s.timeWait
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.table)
+}
+
+// timeWaitUsedLocked reports whether a TIME-WAIT entry holds id. s.mu is
+// held.
+func (s *Stack) timeWaitUsedLocked(id tcp.ID) bool {
+	q := &s.timeWait
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.table[id] != nil
+}
+
+// timeWaitPortLocked reports whether a TIME-WAIT entry uses the local
+// port. s.mu is held.
+func (s *Stack) timeWaitPortLocked(port uint16) bool {
+	q := &s.timeWait
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for id := range q.table {
+		if id.Local.Port() == port {
+			return true
+		}
+	}
+	return false
+}
+
+// timeWaitInfosLocked returns the TIME-WAIT entries as ConnInfos, but for
+// those whose Conn is still in the connection table (skip). s.mu is held.
+func (s *Stack) timeWaitInfosLocked(skip map[tcp.ID]*Conn) []ConnInfo {
+	q := &s.timeWait
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]ConnInfo, 0, len(q.table))
+	for id, tw := range q.table {
+		if _, dup := skip[id]; !dup {
+			out = append(out, ConnInfo{ID: id, State: tw.State()})
+		}
+	}
+	return out
+}
+
+// timeWaitState returns the state of a connection handed over to tw.
+func (s *Stack) timeWaitState(tw *tcp.TimeWaitEntry) tcp.State {
+	q := &s.timeWait
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return tw.State()
+}
+
+// kickTimers wakes the timer goroutine to look at the deadlines again.
+func (s *Stack) kickTimers() {
+	select {
+	case s.timers.kick <- struct{}{}:
+	default:
+	}
+}
