@@ -8,6 +8,7 @@
 //	seqack get [flags] URL [-o FILE]    an HTTP GET over seqack, with a progress bar
 //	seqack stat [flags]                 the connection table and counters of a running seqack serve, like ss -tan
 //	seqack trace [flags] FILE           the ladder of every TCP connection in a pcap or pcapng capture
+//	seqack conform [flags] PATH...      run packetdrill-style scripts against seqack and the Linux kernel
 //
 // serve, dial and get run seqack as a host of its own on a Linux TUN
 // device, with the kernel on the other side; they need root (or
@@ -35,6 +36,7 @@ var commands = []command{
 	{"get", "fetch a URL with HTTP over a TUN device, with a progress bar and the transfer rate", runGet},
 	{"stat", "print the connection table (like ss -tan) and the counters of a running seqack serve", runStat},
 	{"trace", "draw the ladder of every TCP connection in a pcap or pcapng capture", runTrace},
+	{"conform", "run packetdrill-style conformance scripts against seqack and the Linux kernel", runConform},
 }
 
 func main() {
