@@ -1,0 +1,164 @@
+package stack
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/seqack/seqack/tcp"
+	"github.com/seqack/seqack/trace"
+	"github.com/seqack/seqack/wire"
+)
+
+// toTimeWait opens a connection from the raw peer (10.0.0.9:40000, ISS
+// 1000) to a listener on s port 80, and closes it from s's side first, so
+// that s ends in TIME_WAIT with RCV.NXT 1002. It returns s's Conn and its
+// ISS.
+func toTimeWait(t *testing.T, s *Stack, p *rawPeer) (*Conn, uint32) {
+	t.Helper()
+	ln, err := s.ListenTCP("tcp", ":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.send(tcpPacket(serverAddr, 40000, 80, 1000, 0, wire.FlagSYN, nil, nil))
+	iss := tcpOf(t, p.expect()).Seq()
+	p.send(tcpPacket(serverAddr, 40000, 80, 1001, iss+1, wire.FlagACK, nil, nil))
+	c, err := ln.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if fin := tcpOf(t, p.expect()); fin.Flags() != wire.FlagFIN|wire.FlagACK {
+		t.Fatalf("want our FIN, got %v", fin)
+	}
+	p.send(tcpPacket(serverAddr, 40000, 80, 1001, iss+2, wire.FlagFIN|wire.FlagACK, nil, nil))
+	if a := tcpOf(t, p.expect()); a.Flags() != wire.FlagACK || a.Ack() != 1002 {
+		t.Fatalf("want the ACK of the peer's FIN, got %v", a)
+	}
+	waitState(t, c, tcp.TimeWait)
+	return c, iss
+}
+
+// A connection in TIME_WAIT is in the stack's TIME-WAIT table, not its
+// connection table, yet everything still sees TIME_WAIT: the Conn's
+// State, Connections, and the peer, whose retransmitted FIN is
+// acknowledged again. The Conn itself is not kept: once the application
+// drops it, it is garbage.
+func TestTimeWaitLeavesConnectionTable(t *testing.T) {
+	s, p := newRawPeer(t, Config{})
+	c, iss := toTimeWait(t, s, p)
+	id := c.id
+	s.mu.RLock()
+	_, inTable := s.conns[id]
+	s.mu.RUnlock()
+	if inTable || s.timeWaitCount() != 1 {
+		t.Fatalf("in the connection table: %v; TIME-WAIT entries: %d; want false, 1", inTable, s.timeWaitCount())
+	}
+	cs := s.Connections()
+	if len(cs) != 1 || cs[0].ID != id || cs[0].State != tcp.TimeWait {
+		t.Fatalf("Connections = %+v, want the one in TIME_WAIT", cs)
+	}
+	p.send(tcpPacket(serverAddr, 40000, 80, 1001, iss+2, wire.FlagFIN|wire.FlagACK, nil, nil))
+	if a := tcpOf(t, p.expect()); a.Flags() != wire.FlagACK || a.Seq() != iss+2 || a.Ack() != 1002 {
+		t.Fatalf("retransmitted FIN drew %v, want <SEQ=%d><ACK=1002><CTL=ACK>", a, iss+2)
+	}
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("Read in TIME_WAIT did not return EOF")
+	}
+
+	collected := make(chan struct{})
+	runtime.AddCleanup(c, func(ch chan struct{}) { close(ch) }, collected)
+	c = nil
+	for i := 0; i < 20; i++ {
+		runtime.GC()
+		select {
+		case <-collected:
+			if s.timeWaitCount() != 1 {
+				t.Fatal("the TIME-WAIT entry went with the Conn")
+			}
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatal("the Conn of a connection in TIME_WAIT was never collected: something still holds it")
+}
+
+// RFC 1337 at the stack: with TCP.RFC1337 off (the default), a reset at
+// RCV.NXT ends TIME_WAIT, and the peer's next FIN finds no connection
+// (a reset answers it); with it on, the reset is ignored and TIME_WAIT
+// goes on acknowledging the FIN.
+func TestTimeWaitRFC1337(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		name := "off"
+		if on {
+			name = "on"
+		}
+		t.Run(name, func(t *testing.T) {
+			s, p := newRawPeer(t, Config{TCP: tcp.Config{RFC1337: on}})
+			c, iss := toTimeWait(t, s, p)
+			p.send(tcpPacket(serverAddr, 40000, 80, 1002, 0, wire.FlagRST, nil, nil))
+			p.expectNothing()
+			p.send(tcpPacket(serverAddr, 40000, 80, 1001, iss+2, wire.FlagFIN|wire.FlagACK, nil, nil))
+			answer := tcpOf(t, p.expect())
+			if !on {
+				if answer.Flags() != wire.FlagRST || c.State() != tcp.Closed || s.timeWaitCount() != 0 {
+					t.Fatalf("after the reset: FIN drew %v, state %v, %d entries; want RST, CLOSED, 0",
+						answer, c.State(), s.timeWaitCount())
+				}
+				return
+			}
+			if answer.Flags() != wire.FlagACK || answer.Ack() != 1002 || c.State() != tcp.TimeWait || s.timeWaitCount() != 1 {
+				t.Fatalf("after the reset: FIN drew %v, state %v, %d entries; want ACK 1002, TIME_WAIT, 1",
+					answer, c.State(), s.timeWaitCount())
+			}
+		})
+	}
+}
+
+// On a driven stack, TIME_WAIT ends 2×MSL after it began: NextTimer says
+// when, RunTimers ends it there (not a moment before), and the trace shows
+// the timer and TIME_WAIT → CLOSED as a Conn would report them.
+func TestTimeWaitExpiresOnVirtualClock(t *testing.T) {
+	n := newDrivenNet(t, 1)
+	c, s := n.dial()
+	c.Close()
+	n.pump()
+	s.Close()
+	n.pump()
+	if c.State() != tcp.TimeWait || n.client.timeWaitCount() != 1 {
+		t.Fatalf("client %v with %d TIME-WAIT entries, want TIME_WAIT and 1", c.State(), n.client.timeWaitCount())
+	}
+	began := n.now
+	if next := n.client.NextTimer(); !next.Equal(began.Add(60 * time.Second)) {
+		t.Fatalf("next timer at +%v, want +60s", next.Sub(began))
+	}
+	n.now = began.Add(60*time.Second - time.Millisecond)
+	n.client.RunTimers()
+	if c.State() != tcp.TimeWait {
+		t.Fatalf("state %v before 2×MSL, want TIME_WAIT", c.State())
+	}
+	n.now = began.Add(60 * time.Second)
+	n.client.RunTimers()
+	if c.State() != tcp.Closed || n.client.timeWaitCount() != 0 || len(n.client.Connections()) != 0 {
+		t.Fatalf("after 2×MSL: state %v, %d entries, connections %v", c.State(), n.client.timeWaitCount(), n.client.Connections())
+	}
+	if next := n.client.NextTimer(); !next.IsZero() {
+		t.Errorf("a timer is left at +%v", next.Sub(began))
+	}
+	var tail []string
+	for _, e := range n.rec.Events() {
+		if e.Local == c.id.Local && e.Remote == c.id.Remote && !e.Time.Before(began.Add(time.Second)) {
+			switch e.Kind {
+			case trace.TimerFired:
+				tail = append(tail, "timer "+e.Timer)
+			case trace.StateChanged:
+				tail = append(tail, e.From+"→"+e.To)
+			default:
+				tail = append(tail, e.Kind.String())
+			}
+		}
+	}
+	if len(tail) != 2 || tail[0] != "timer time-wait" || tail[1] != "TIME_WAIT→CLOSED" {
+		t.Errorf("events at the end: %q, want the time-wait timer, then TIME_WAIT→CLOSED", tail)
+	}
+}
