@@ -2,10 +2,13 @@ package conform
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +128,41 @@ func TestWrongScript(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadme checks that the corpus README lists the Linux target's
+// sysctls and the number of scripts in each folder.
+func TestReadme(t *testing.T) {
+	b, err := os.ReadFile("scripts/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, s := range LinuxSysctls {
+		if row := fmt.Sprintf("| `%s` | `%s` |", s.Name, s.Value); !strings.Contains(readme, row) {
+			t.Errorf("the README does not list %s = %s (a row starting %s)", s.Name, s.Value, row)
+		}
+	}
+	have := map[string]int{}
+	for _, path := range corpus(t, "scripts") {
+		folder, _, _ := strings.Cut(strings.TrimPrefix(filepath.ToSlash(path), "scripts/"), "/")
+		have[folder]++
+	}
+	_, table, _ := strings.Cut(readme, "## The scripts")
+	listed := map[string]int{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\| ([0-9]+) \\|").FindAllStringSubmatch(table, -1) {
+		n, _ := strconv.Atoi(m[2])
+		listed[m[1]] = n
+	}
+	for folder, n := range have {
+		if listed[folder] != n {
+			t.Errorf("the README lists %d scripts in %s; it has %d", listed[folder], folder, n)
+		}
+	}
+	for folder, n := range listed {
+		if have[folder] == 0 {
+			t.Errorf("the README lists %d scripts in %s, which has none", n, folder)
+		}
 	}
 }
