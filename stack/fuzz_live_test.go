@@ -3,13 +3,16 @@ package stack
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/seqack/seqack/link"
 	"github.com/seqack/seqack/tcp"
 	"github.com/seqack/seqack/wire"
 )
@@ -52,6 +55,14 @@ func FuzzLive(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
+		// An input that makes the stack loop forever would hang the
+		// fuzzer without a word: panic instead, with every goroutine's
+		// stack, so that the loop is found.
+		watchdog := time.AfterFunc(liveWatchdog, func() {
+			buf := make([]byte, 1<<20)
+			panic(fmt.Sprintf("FuzzLive: one input ran for %v:\n%s", liveWatchdog, buf[:runtime.Stack(buf, true)]))
+		})
+		defer watchdog.Stop()
 		lf := newLiveFixture(t)
 		defer lf.close()
 		for step := 0; len(in) > 0 && step < 64; step++ {
@@ -102,7 +113,7 @@ type liveFixture struct {
 	t              *testing.T
 	now            time.Time
 	server, client *Stack
-	sl, cl         *drivenLink
+	sl, cl         *liveLink
 	ln             *Listener
 	conns          [4]*liveConn
 	isn            func(tcp.ID, time.Time) tcp.Value
@@ -134,7 +145,38 @@ type seqData struct {
 	data []byte
 }
 
+// liveWatchdog bounds the time one input of FuzzLive may take.
+const liveWatchdog = 30 * time.Second
+
 var liveEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// liveLink keeps what a driven stack writes until the test takes it. A
+// stack that writes more than maxLiveOutput packets without the test
+// taking them is in a loop: the link panics, so that the trace shows where.
+type liveLink struct{ out [][]byte }
+
+const maxLiveOutput = 100000
+
+func (l *liveLink) WritePackets(pkts [][]byte) (int, error) {
+	for _, p := range pkts {
+		l.out = append(l.out, bytes.Clone(p))
+	}
+	if len(l.out) > maxLiveOutput {
+		panic(fmt.Sprintf("a stack wrote %d packets in one step", len(l.out)))
+	}
+	return len(pkts), nil
+}
+
+func (l *liveLink) ReadPackets([][]byte, []int) (int, error) { return 0, link.ErrClosed }
+func (l *liveLink) MTU() int                                 { return 1500 }
+func (l *liveLink) Close() error                             { return nil }
+
+// take returns and forgets the packets written so far.
+func (l *liveLink) take() [][]byte {
+	out := l.out
+	l.out = nil
+	return out
+}
 
 // liveData is the byte the server's application writes at offset i of
 // connection k's stream: a sequence with no short period, so that data at
@@ -146,7 +188,7 @@ func liveData(k, i int) byte {
 }
 
 func newLiveFixture(t *testing.T) *liveFixture {
-	lf := &liveFixture{t: t, now: liveEpoch, sl: &drivenLink{}, cl: &drivenLink{}}
+	lf := &liveFixture{t: t, now: liveEpoch, sl: &liveLink{}, cl: &liveLink{}}
 	clock := func() time.Time { return lf.now }
 	lf.isn = func(id tcp.ID, now time.Time) tcp.Value {
 		return tcp.Value(uint32(id.Local.Port())*2654435761 + uint32(id.Remote.Port())*40503)
