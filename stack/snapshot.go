@@ -16,6 +16,8 @@ type ListenerInfo struct {
 	// HalfOpen is the connections still in SYN_RCVD; SynBacklog is their
 	// bound (Config.SynBacklog).
 	HalfOpen, SynBacklog int
+	// Stats are the listener's counters (Listener.Stats).
+	Stats ListenerStats
 }
 
 // Listeners returns the stack's listeners, ordered by address.
@@ -36,14 +38,14 @@ func (s *Stack) Listeners() []ListenerInfo {
 
 // info describes the listener.
 func (l *Listener) info() ListenerInfo {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	st := l.Stats()
 	return ListenerInfo{
 		Addr:        l.addr,
-		AcceptQueue: len(l.acceptq),
+		AcceptQueue: int(st.AcceptQueue),
 		Backlog:     l.s.cfg.ListenBacklog,
-		HalfOpen:    l.halfOpen,
+		HalfOpen:    int(st.HalfOpen),
 		SynBacklog:  l.s.cfg.SynBacklog,
+		Stats:       st,
 	}
 }
 

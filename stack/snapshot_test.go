@@ -36,7 +36,8 @@ func TestSnapshotQueues(t *testing.T) {
 		return len(ls) == 1 && ls[0].AcceptQueue == 3
 	})
 	ls := server.Listeners()
-	want := ListenerInfo{Addr: netip.MustParseAddrPort("0.0.0.0:80"), AcceptQueue: 3, Backlog: 128, SynBacklog: 256}
+	want := ListenerInfo{Addr: netip.MustParseAddrPort("0.0.0.0:80"), AcceptQueue: 3, Backlog: 128, SynBacklog: 256,
+		Stats: ListenerStats{SynsReceived: 3, AcceptQueue: 3}}
 	if ls[0] != want {
 		t.Errorf("Listeners = %+v; want %+v", ls[0], want)
 	}

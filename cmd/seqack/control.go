@@ -172,7 +172,7 @@ func stackSnapshot(s *stack.Stack, device string, extra ...namedCounters) *snaps
 	for _, l := range s.Listeners() {
 		snap.Listeners = append(snap.Listeners, snapListener{
 			Local: l.Addr.String(), AcceptQueue: l.AcceptQueue, Backlog: l.Backlog,
-			HalfOpen: l.HalfOpen, SynBacklog: l.SynBacklog,
+			HalfOpen: l.HalfOpen, SynBacklog: l.SynBacklog, Counters: flattenCounters(l.Stats),
 		})
 	}
 	snap.Counters = append(snap.Counters, counterGroup{"stack", flattenCounters(s.Stats())})
