@@ -40,7 +40,7 @@ type Cubic struct {
 	accounted time.Time
 
 	s       cubicState
-	undo    cubicState // the state before the last reduction (§4.9.2)
+	undo    *cubicState // the state before the last reduction (§4.9.2); made at the first
 	canUndo bool
 }
 
@@ -364,12 +364,17 @@ func (c *Cubic) OnSpuriousCongestion(now time.Time) {
 	if c.s.cwnd >= c.s.cwndPrior {
 		return // §4.9.2: keep the current values
 	}
-	c.s = c.undo
+	c.s = *c.undo
 	c.s.inRTO = false
 }
 
 // save records the state OnSpuriousCongestion would restore (§4.9.2).
 func (c *Cubic) save() {
-	c.undo = c.s
+	if c.undo == nil {
+		// Only a connection that has seen congestion needs room for
+		// it: an idle or lightly used one is smaller without.
+		c.undo = new(cubicState)
+	}
+	*c.undo = c.s
 	c.canUndo = true
 }
