@@ -324,3 +324,62 @@ func BenchmarkSynCookie(b *testing.B) {
 		}
 	})
 }
+
+// FuzzSynCookie: a SYN with any options draws a cookie SYN-ACK; the ACK
+// that echoes it exactly always passes the check, whatever TSecr bits,
+// window, payload or flags it carries, and opens a connection that is
+// synchronized; a changed ACK never passes unless it is one of the few
+// neighbours an on-path attacker could make (see TestSynCookieCheckRejects).
+func FuzzSynCookie(f *testing.F) {
+	f.Add(uint16(1460), uint8(7), true, true, true, uint32(500), uint32(0), int32(0), uint8(0), uint16(1000), []byte("hello"), false)
+	f.Add(uint16(0), uint8(20), false, false, true, uint32(0), uint32(63), int32(-3), uint8(0), uint16(0), []byte(nil), true)
+	f.Add(uint16(1300), uint8(14), true, false, false, uint32(1<<31), uint32(0), int32(1), uint8(0), uint16(65535), []byte("x"), false)
+	f.Fuzz(func(t *testing.T, mss uint16, ws uint8, hasWS, sackOK, ts bool, tsVal, ecrXor uint32, ackDelta int32, seqDelta uint8, win uint16, data []byte, fin bool) {
+		h := newPassive(t, nil)
+		in := syn(1000)
+		if mss != 0 {
+			in = in.mss(mss)
+		}
+		if hasWS {
+			in = in.ws(ws)
+		}
+		if sackOK {
+			in = in.sackOK()
+		}
+		if ts {
+			in = in.ts(tsVal, 0)
+		}
+		synack, third := cookieHandshake(h, in)
+		third.ack += Value(ackDelta)
+		third.seq += Value(seqDelta)
+		third.tsEcr ^= ecrXor
+		third = third.win(win).data(data)
+		if fin {
+			third = third.with(wire.FlagFIN)
+		}
+		seg := third.segment()
+		ck, ok := testCookies.Check(testID, seg, h.c.cfg, h.now)
+		exact := ackDelta == 0 && seqDelta == 0
+		if exact && !ok {
+			t.Fatalf("the cookie's own ACK failed the check: SYN %s, SYN-ACK %s", in, formatSegment(&synack))
+		}
+		if !ok {
+			return
+		}
+		// The MSS index is added to the hash: moving SEG.ACK by k, or the
+		// peer's ISN by -k, moves the index by k, so a neighbour within the
+		// table's four entries passes — and nothing further.
+		if off := int64(ackDelta) - int64(seqDelta); off < -3 || off > 3 {
+			t.Fatalf("an ACK %d off the cookie, with the peer's ISN %d off, passed", ackDelta, seqDelta)
+		}
+		h.c.AcceptCookie(ck, seg, h.now)
+		switch st := h.c.State(); st {
+		case Established, CloseWait:
+		default:
+			t.Fatalf("a good cookie ACK left the connection in %v", st)
+		}
+		if in := h.c.Info(); in.SendMSS < minMSS || in.SendMSS > 1460 {
+			t.Fatalf("SendMSS %d", in.SendMSS)
+		}
+	})
+}
