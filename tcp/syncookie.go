@@ -151,7 +151,7 @@ func (sc *SynCookies) check(id ID, cookie, peerISN Value, now time.Time) (uint32
 // connection in SYN_RCVD would send, but for the ISS, the TSval and the
 // options that cannot be carried.
 func (sc *SynCookies) Reply(id ID, syn *Segment, cfg *Config, now time.Time) Segment {
-	d := cfg.withDefaults()
+	d := cfg.resolve()
 	in := &syn.Options
 	peerMSS := defaultMSS
 	if in.HasMSS {
@@ -162,7 +162,7 @@ func (sc *SynCookies) Reply(id ID, syn *Segment, cfg *Config, now time.Time) Seg
 		Seq:    iss,
 		Ack:    syn.Seq + 1,
 		Flags:  wire.FlagSYN | wire.FlagACK,
-		Window: synWindow(&d),
+		Window: synWindow(d),
 	}
 	o := &seg.Options
 	o.MSS, o.HasMSS = uint16(min(d.MSS, 65535)), true

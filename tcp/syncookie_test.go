@@ -309,10 +309,11 @@ func TestSynCookiesDiffer(t *testing.T) {
 // ACK: the listener's work per packet of a flood.
 func BenchmarkSynCookie(b *testing.B) {
 	in := syn(1000).mss(1460).ws(7).sackOK().ts(500, 0).segment()
+	cfg := Config{}.WithDefaults() // a host's shared Config, as the stack passes
 	b.Run("Reply", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			testCookies.Reply(testID, in, nil, epoch)
+			testCookies.Reply(testID, in, &cfg, epoch)
 		}
 	})
 	b.Run("Check", func(b *testing.B) {
