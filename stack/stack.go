@@ -53,11 +53,12 @@ type Config struct {
 	AbortOnOverflow bool
 
 	// MaxConnections, if positive, bounds the connections the stack
-	// holds, in every state from SYN_RCVD to TIME_WAIT. Once it is
-	// reached, new connections are refused — a SYN or a cookie's ACK is
-	// dropped (Stats.TCPConnLimitRefused), Dial fails with
-	// ErrConnectionLimit — and no existing connection is ever closed to
-	// make room. Default 0: no limit.
+	// holds in full, from SYN_RCVD (or SYN_SENT) to LAST_ACK; those in
+	// TIME_WAIT, kept in compact form, do not count. Once it is reached,
+	// new connections are refused — a SYN or a cookie's ACK is dropped
+	// (Stats.TCPConnLimitRefused), Dial fails with ErrConnectionLimit —
+	// and no existing connection is ever closed to make room. Default 0:
+	// no limit.
 	MaxConnections int
 
 	// MaxBufferMemory, if positive, bounds the memory the connections'
