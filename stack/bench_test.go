@@ -80,55 +80,6 @@ func BenchmarkConnect(b *testing.B) {
 
 var _ net.Conn = (*Conn)(nil)
 
-// BenchmarkIdleConnMemory reports the heap held per idle established
-// connection, both ends counted (one client Conn + one server Conn), as the
-// metric "bytes/conn-pair". DESIGN.md makes this a budget.
-func BenchmarkIdleConnMemory(b *testing.B) {
-	const n = 1000
-	for range b.N {
-		b.StopTimer()
-		client, server, _, _ := pair(b, tcp.Config{})
-		ln, _ := server.Listen("tcp", ":80")
-		accepted := make(chan net.Conn, n)
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				accepted <- c
-			}
-		}()
-		before := heapInUse()
-		b.StartTimer()
-		conns := make([]net.Conn, 0, 2*n)
-		for range n {
-			c, err := client.Dial("tcp", "10.0.0.2:80")
-			if err != nil {
-				b.Fatal(err)
-			}
-			conns = append(conns, c, <-accepted)
-		}
-		b.StopTimer()
-		after := heapInUse()
-		b.ReportMetric(float64(after-before)/n, "bytes/conn-pair")
-		for _, c := range conns {
-			c.(*Conn).SetLinger(0)
-			c.Close()
-		}
-		client.Close()
-		server.Close()
-		b.StartTimer()
-	}
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
 // BenchmarkBulk measures bulk transfer between two stacks over a Pipe with
 // a deep queue (4096 packets, as the gVisor comparison's channel
 // endpoints), one connection and 8 in parallel, 64 KiB writes and reads.
