@@ -2,6 +2,7 @@ package stack
 
 import (
 	"crypto/rand"
+	"fmt"
 	mrand "math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,26 @@ func (m SynCookieMode) String() string {
 		return "never"
 	}
 	return "SynCookieMode(?)"
+}
+
+// MarshalText returns the mode's name, as String.
+func (m SynCookieMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText sets the mode from its name ("auto", "always", "never")
+// or from the value of Linux's net.ipv4.tcp_syncookies ("1", "2", "0"),
+// so that a SynCookieMode serves as a flag (flag.TextVar).
+func (m *SynCookieMode) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "auto", "1":
+		*m = SynCookiesAuto
+	case "always", "2":
+		*m = SynCookiesAlways
+	case "never", "0":
+		*m = SynCookiesNever
+	default:
+		return fmt.Errorf("stack: SYN cookie mode %q: want auto, always or never (1, 2 or 0)", b)
+	}
+	return nil
 }
 
 // newSynCookies makes the stack's cookie secret: from r if the run is to

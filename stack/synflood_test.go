@@ -584,3 +584,28 @@ func synFrom(src netip.Addr, sport uint16, isn uint32) []byte {
 	copy(b[wire.IPv4MinHeaderLen:], seg)
 	return b
 }
+
+// SynCookieMode reads its names and Linux's sysctl values, as a flag.
+func TestSynCookieModeText(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want SynCookieMode
+		ok   bool
+	}{
+		{"auto", SynCookiesAuto, true}, {"1", SynCookiesAuto, true},
+		{"always", SynCookiesAlways, true}, {"2", SynCookiesAlways, true},
+		{"never", SynCookiesNever, true}, {"0", SynCookiesNever, true},
+		{"sometimes", 0, false}, {"", 0, false}, {"3", 0, false},
+	} {
+		var m SynCookieMode
+		err := m.UnmarshalText([]byte(tc.in))
+		if (err == nil) != tc.ok || tc.ok && m != tc.want {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v, ok %v", tc.in, m, err, tc.want, tc.ok)
+		}
+		if tc.ok {
+			if b, _ := m.MarshalText(); string(b) != m.String() {
+				t.Errorf("MarshalText(%v) = %q", m, b)
+			}
+		}
+	}
+}

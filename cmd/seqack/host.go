@@ -25,6 +25,10 @@ type hostFlags struct {
 	pcap     string
 	trace    bool
 	relative bool
+
+	synCookies       stack.SynCookieMode
+	synBacklog       int
+	backlog, maxConn int
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
@@ -35,6 +39,10 @@ func (h *hostFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.pcap, "pcap", "", "write every packet, both ways, to this pcap `file` (Wireshark, tshark and 'seqack trace' read it)")
 	fs.BoolVar(&h.trace, "trace", false, "print the ladder diagram of each connection when it ends")
 	fs.BoolVar(&h.relative, "relative", false, "with --trace, show sequence numbers relative to each side's ISN")
+	fs.TextVar(&h.synCookies, "syncookies", stack.SynCookiesAuto, "when listeners answer SYNs with SYN cookies: `auto` (once the half-open queue is full), always or never, as Linux's net.ipv4.tcp_syncookies 1, 2, 0")
+	fs.IntVar(&h.synBacklog, "syn-backlog", 0, "each listener's half-open queue: at most this many `connections` in SYN_RCVD (default 256)")
+	fs.IntVar(&h.backlog, "backlog", 0, "each listener's accept queue: at most this many `connections` waiting for Accept (default 128)")
+	fs.IntVar(&h.maxConn, "max-conns", 0, "refuse new connections while seqack holds this many (default: no limit)")
 }
 
 // hostUsage is the part of every TUN command's help that explains the
@@ -123,7 +131,8 @@ func (h *hostFlags) open(stdout io.Writer) (*host, error) {
 		hs.pcap = f
 		l = link.NewTap(tun, pw, nil)
 	}
-	scfg := stack.Config{Addrs: []netip.Addr{addr.Addr()}, TCP: tcp.Config{}}
+	scfg := stack.Config{Addrs: []netip.Addr{addr.Addr()}, TCP: tcp.Config{},
+		SynCookies: h.synCookies, SynBacklog: h.synBacklog, ListenBacklog: h.backlog, MaxConnections: h.maxConn}
 	if h.trace {
 		hs.tracer = newLiveTracer(stdout, h.relative)
 		scfg.Trace = hs.tracer
