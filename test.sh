@@ -17,7 +17,7 @@ if [ "${CI:-}" = "true" ]; then
 	export SEQACK_REQUIRE_NETNS=1
 fi
 # tool:package for each tool the integration tests use.
-tools="curl:curl nc:netcat-openbsd ping:iputils-ping nmap:nmap tshark:tshark editcap:tshark tcpdump:tcpdump ip:iproute2 ss:iproute2 python3:python3"
+tools="curl:curl nc:netcat-openbsd ping:iputils-ping nmap:nmap tshark:tshark editcap:tshark tcpdump:tcpdump ip:iproute2 ss:iproute2 nstat:iproute2 python3:python3"
 missing=""
 for tp in $tools; do
 	command -v "${tp%%:*}" >/dev/null 2>&1 || missing="$missing ${tp#*:}"

@@ -60,11 +60,13 @@ func seqackBinary(t *testing.T) string {
 	return binary
 }
 
-// TestMain removes the built binary at the end.
+// TestMain removes the built binaries at the end.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binary != "" {
-		os.RemoveAll(filepath.Dir(binary))
+	for _, b := range []string{binary, plainBin} {
+		if b != "" {
+			os.RemoveAll(filepath.Dir(b))
+		}
 	}
 	os.Exit(code)
 }
