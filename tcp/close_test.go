@@ -259,9 +259,10 @@ func TestRSTClosesSynchronizedStates(t *testing.T) {
 }
 
 // ABORT. RFC 9293 §3.10.5: in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1,
-// FIN-WAIT-2 and CLOSE-WAIT "send a reset segment: <SEQ=SND.NXT><CTL=RST>";
-// in SYN-SENT, CLOSING, LAST-ACK and TIME-WAIT nothing is sent. Either way
-// the connection is CLOSED with no timer left.
+// FIN-WAIT-2 and CLOSE-WAIT "send a reset segment: <SEQ=SND.NXT><CTL=RST>",
+// which carries the ACK and RCV.NXT as well, as Linux's does; in SYN-SENT,
+// CLOSING, LAST-ACK and TIME-WAIT nothing is sent. Either way the
+// connection is CLOSED with no timer left.
 func TestAbort(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -270,15 +271,15 @@ func TestAbort(t *testing.T) {
 		want    []pkt
 	}{
 		{"SYN_SENT", false, (*harness).connect, nil},
-		{"SYN_RCVD", true, (*harness).toSynRcvd, []pkt{rst(5001)}},
+		{"SYN_RCVD", true, (*harness).toSynRcvd, []pkt{rstAck(5001, 1001)}},
 		{"ESTABLISHED with data in flight", false, func(h *harness) {
 			h.establish()
 			h.write([]byte("abc"))
 			h.expect(psh(1001, 5001, "abc"))
-		}, []pkt{rst(1004)}},
-		{"FIN_WAIT_1", false, (*harness).toFinWait1, []pkt{rst(1002)}},
-		{"FIN_WAIT_2", false, (*harness).toFinWait2, []pkt{rst(1002)}},
-		{"CLOSE_WAIT", false, (*harness).toCloseWait, []pkt{rst(1001)}},
+		}, []pkt{rstAck(1004, 5001)}},
+		{"FIN_WAIT_1", false, (*harness).toFinWait1, []pkt{rstAck(1002, 5001)}},
+		{"FIN_WAIT_2", false, (*harness).toFinWait2, []pkt{rstAck(1002, 5001)}},
+		{"CLOSE_WAIT", false, (*harness).toCloseWait, []pkt{rstAck(1001, 5002)}},
 		{"CLOSING", false, (*harness).toClosing, nil},
 		{"LAST_ACK", false, (*harness).toLastAck, nil},
 		{"TIME_WAIT", false, (*harness).toTimeWait, nil},

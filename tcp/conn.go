@@ -394,16 +394,39 @@ func (c *Conn) Close(now time.Time) error {
 // Abort resets the connection (the ABORT call of RFC 9293 §3.10.5): in a
 // synchronized state, or SYN_RCVD, a RST goes to the peer, and the
 // connection is CLOSED at once. Data not yet sent is discarded.
-func (c *Conn) Abort(now time.Time) {
+func (c *Conn) Abort(now time.Time) { c.abort(now, true) }
+
+// abort is Abort, whose reset is an active one (see activeReset) if active
+// is set, and otherwise the bare <SEQ=SND.MAX><CTL=RST> with which Linux
+// answers a segment that it resets the connection for.
+func (c *Conn) abort(now time.Time, active bool) {
 	switch c.state {
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
-		// SND.MAX, not SND.NXT: after a timeout SND.NXT has gone back,
-		// and a reset below the peer's RCV.NXT would be ignored.
-		c.transmit(c.scratch(Segment{Seq: c.sndMax, Flags: wire.FlagRST}), now)
+		if active {
+			c.activeReset(now)
+		} else {
+			c.transmit(c.scratch(Segment{Seq: c.sndMax, Flags: wire.FlagRST}), now)
+		}
 	}
 	c.readClosed = true
 	c.discardSendBuffer()
 	c.setState(Closed, now)
+}
+
+// activeReset sends the reset of a connection that gives up on its own
+// (Abort, a keep-alive that gets no answer) as Linux's
+// tcp_send_active_reset does: <SEQ=SND.MAX><ACK=RCV.NXT><CTL=RST,ACK>,
+// with the window and the timestamps of any segment of the connection.
+// SND.MAX, not SND.NXT: after a timeout SND.NXT has gone back, and a reset
+// below the peer's RCV.NXT would be ignored.
+func (c *Conn) activeReset(now time.Time) {
+	seg := c.scratch(Segment{Seq: c.sndMax, Ack: c.rcvNxt, Flags: wire.FlagRST | wire.FlagACK})
+	if c.tsOK {
+		o := &seg.Options
+		o.HasTimestamps, o.TSVal, o.TSEcr = true, c.tsNow(now), c.tsRecent
+	}
+	seg.Window = c.advertise(false)
+	c.transmit(seg, now)
 }
 
 // discardSendBuffer drops data that will never be sent now.

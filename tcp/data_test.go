@@ -250,7 +250,7 @@ func TestCloseWithUnreadDataResets(t *testing.T) {
 	h.send(psh(5001, 1001, "unread"))
 	h.expect(ack(1001, 5007))
 	h.close()
-	h.expect(rst(1001))
+	h.expect(rstAck(1001, 5007)) // as Linux's active reset: with the ACK
 	h.state(Closed)
 	h.expectNoTimer()
 }

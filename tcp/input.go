@@ -310,8 +310,9 @@ func (c *Conn) receiveText(seq Value, data []byte, fin bool, now time.Time) {
 	}
 	if len(data) > 0 && c.readClosed {
 		// The application has closed: nobody will read this. Reset to
-		// show that data was lost (RFC 1122 §4.2.2.13).
-		c.Abort(now)
+		// show that data was lost (RFC 1122 §4.2.2.13), answering the
+		// segment as Linux does (tcp_v4_send_reset: no ACK, no options).
+		c.abort(now, false)
 		return
 	}
 	end := seq.Add(uint32(len(data)))

@@ -315,5 +315,5 @@ func TestBareSegmentsUseHighestSeqAfterTimeout(t *testing.T) {
 	h.send(psh(5001, 1001, "y").win(1460))
 	h.expect(ack(3001, 5002))
 	h.c.Abort(h.now)
-	h.expect(rst(3001))
+	h.expect(rstAck(3001, 5002))
 }

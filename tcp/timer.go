@@ -181,7 +181,7 @@ func (c *Conn) keepAlive(now time.Time) {
 	if c.kaProbes >= c.kaCount || c.userTimedOut(now) && c.kaProbes > 0 {
 		// The peer is gone, or unreachable: reset, as Linux does, in case
 		// it is only cut off and would otherwise hold its half forever.
-		c.transmit(c.scratch(Segment{Seq: c.sndMax, Flags: wire.FlagRST}), now)
+		c.activeReset(now)
 		c.fail(c.timeoutError(), now)
 		return
 	}

@@ -137,7 +137,7 @@ func TestKeepAliveProbesAndTimeout(t *testing.T) {
 	// Giving up, the connection resets, as Linux's tcp_keepalive_timer
 	// does, so a peer that was only cut off does not keep a half-open
 	// connection when it comes back.
-	h.expect(rst(1001))
+	h.expect(rstAck(1001, 5001))
 	h.state(Closed)
 	h.expectNoTimer()
 	if err := h.c.Err(); !errors.Is(err, syscall.ETIMEDOUT) {
