@@ -115,7 +115,16 @@ type liveFixture struct {
 	server, client *Stack
 	sl, cl         *liveLink
 	ln             *Listener
-	conns          [4]*liveConn
+	conns          []*liveConn // the fixture's four, then those accepted from the fuzzer's handshakes
+	// delivered holds every payload delivered to the server, by the
+	// sender's address, so that data of connections not yet accepted is
+	// known when they are.
+	delivered map[netip.AddrPort][]seqData
+	// synacks holds the last SYN-ACK the server sent to each address it
+	// has no tracked connection with (a cookie or a SYN_RCVD's ISS), and
+	// peerTS the last TSval the fuzzer sent from each.
+	synacks map[netip.AddrPort]synack
+	peerTS  map[netip.AddrPort]uint32
 	isn            func(tcp.ID, time.Time) tcp.Value
 }
 
@@ -130,7 +139,6 @@ type liveConn struct {
 	closed      bool   // … or the whole connection: it reads no more
 	read        []byte // what the server's application read
 	eof         bool
-	delivered   []seqData // every payload delivered to the server
 	cRead       []byte    // what the client's application read
 
 	peerTS, ourTS   uint32    // the latest TSvals of the client and of the server
@@ -138,6 +146,12 @@ type liveConn struct {
 	iss, irs        tcp.Value
 	dead            bool // CLOSED: nothing more to check
 	sawFin, sentFin bool
+}
+
+type synack struct {
+	seq  tcp.Value
+	tsv  uint32
+	seen bool
 }
 
 type seqData struct {
@@ -188,7 +202,8 @@ func liveData(k, i int) byte {
 }
 
 func newLiveFixture(t *testing.T) *liveFixture {
-	lf := &liveFixture{t: t, now: liveEpoch, sl: &liveLink{}, cl: &liveLink{}}
+	lf := &liveFixture{t: t, now: liveEpoch, sl: &liveLink{}, cl: &liveLink{}, conns: make([]*liveConn, 4),
+		delivered: map[netip.AddrPort][]seqData{}, synacks: map[netip.AddrPort]synack{}, peerTS: map[netip.AddrPort]uint32{}}
 	clock := func() time.Time { return lf.now }
 	lf.isn = func(id tcp.ID, now time.Time) tcp.Value {
 		return tcp.Value(uint32(id.Local.Port())*2654435761 + uint32(id.Remote.Port())*40503)
@@ -261,9 +276,9 @@ func newLiveFixture(t *testing.T) *liveFixture {
 			t.Fatalf("fixture: connection %d is %v, want %v", k, st, want)
 		}
 	}
-	if info := a.s.Info(); info.SendMax == info.SendUnacked || info.ReceiveNext != a.irs+1 || len(a.delivered) != 1 {
+	if info := a.s.Info(); info.SendMax == info.SendUnacked || info.ReceiveNext != a.irs+1 || len(lf.delivered[a.id.Remote]) != 1 {
 		t.Fatalf("fixture: connection 0 has SND.UNA %d, SND.MAX %d, RCV.NXT %d (IRS %d), %d segments delivered: want data in flight and a hole before 400 bytes",
-			info.SendUnacked, info.SendMax, info.ReceiveNext, a.irs, len(a.delivered))
+			info.SendUnacked, info.SendMax, info.ReceiveNext, a.irs, len(lf.delivered[a.id.Remote]))
 	}
 	lf.check()
 	return lf
@@ -315,6 +330,10 @@ func (lf *liveFixture) appRead(lc *liveConn) {
 	if lc.dead || lc.closed {
 		return
 	}
+	lf.readInto(lc)
+}
+
+func (lf *liveFixture) readInto(lc *liveConn) {
 	var buf [4096]byte
 	for {
 		n, err := lc.s.TryRead(buf[:])
@@ -336,7 +355,7 @@ func (lf *liveFixture) checkRead(lc *liveConn, b []byte) {
 	for i, x := range b {
 		q := seq + tcp.Value(i)
 		ok := false
-		for _, d := range lc.delivered {
+		for _, d := range lf.delivered[lc.id.Remote] {
 			if off := uint32(q - d.seq); off < uint32(len(d.data)) && d.data[off] == x {
 				ok = true
 				break
@@ -352,6 +371,9 @@ func (lf *liveFixture) checkRead(lc *liveConn, b []byte) {
 // clientRead makes the client's application read what it can; it must be
 // a prefix of what the server's application wrote.
 func (lf *liveFixture) clientRead(lc *liveConn) {
+	if lc.c == nil {
+		return // accepted from the fuzzer's handshake: no client
+	}
 	var buf [4096]byte
 	for {
 		n, err := lc.c.TryRead(buf[:])
@@ -388,13 +410,12 @@ func (lf *liveFixture) recordDelivery(p []byte) {
 	if err != nil {
 		return
 	}
-	lc := lf.connFor(netip.AddrPortFrom(ip.Src(), seg.SrcPort()), netip.AddrPortFrom(ip.Dst(), seg.DstPort()))
-	if lc == nil {
-		return
-	}
-	var o wire.TCPOptions
-	if seg.ParseOptions(&o) == nil && o.HasTimestamps && int32(o.TSVal-lc.peerTS) > 0 {
-		lc.peerTS = o.TSVal
+	remote := netip.AddrPortFrom(ip.Src(), seg.SrcPort())
+	if lc := lf.connFor(remote, netip.AddrPortFrom(ip.Dst(), seg.DstPort())); lc != nil {
+		var o wire.TCPOptions
+		if seg.ParseOptions(&o) == nil && o.HasTimestamps && int32(o.TSVal-lc.peerTS) > 0 {
+			lc.peerTS = o.TSVal
+		}
 	}
 	if len(seg.Payload()) == 0 {
 		return
@@ -403,18 +424,34 @@ func (lf *liveFixture) recordDelivery(p []byte) {
 	if seg.Flags()&wire.FlagSYN != 0 {
 		seq++
 	}
-	lc.delivered = append(lc.delivered, seqData{seq, bytes.Clone(seg.Payload())})
+	lf.delivered[remote] = append(lf.delivered[remote], seqData{seq, bytes.Clone(seg.Payload())})
 }
 
-// connFor finds the tracked connection with these addresses, as the
-// server sees them.
+// connFor finds the live tracked connection with these addresses, as
+// the server sees them.
 func (lf *liveFixture) connFor(remote, local netip.AddrPort) *liveConn {
 	for _, lc := range lf.conns {
-		if lc != nil && lc.id.Remote == remote && lc.id.Local == local {
+		if lc != nil && !lc.dead && lc.id.Remote == remote && lc.id.Local == local {
 			return lc
 		}
 	}
 	return nil
+}
+
+// acceptAll tracks the connections that the fuzzer's handshakes opened.
+func (lf *liveFixture) acceptAll() {
+	for {
+		s, err := lf.ln.TryAccept()
+		if err != nil {
+			return
+		}
+		info := s.Info()
+		lf.conns = append(lf.conns, &liveConn{k: len(lf.conns), s: s, id: s.id, iss: info.ISS, irs: info.IRS,
+			una: info.SendUnacked, rcvNxt: info.ReceiveNext, peerTS: lf.peerTS[s.id.Remote]})
+		if sa := lf.synacks[s.id.Remote]; sa.seen {
+			lf.conns[len(lf.conns)-1].ourTS = sa.tsv
+		}
+	}
 }
 
 func (lf *liveFixture) deliverToClient(pkts [][]byte) {
@@ -461,15 +498,20 @@ func (lf *liveFixture) checkServerOutput(pkts [][]byte) {
 		if err != nil || !wire.VerifyTCPChecksum(ip.Src(), ip.Dst(), ip.Payload()) {
 			lf.t.Fatalf("the server sent a bad TCP segment %x: %v", ip.Payload(), err)
 		}
-		lc := lf.connFor(netip.AddrPortFrom(ip.Dst(), seg.DstPort()), netip.AddrPortFrom(ip.Src(), seg.SrcPort()))
+		flags := seg.Flags()
+		var o wire.TCPOptions
+		optsOK := seg.ParseOptions(&o) == nil
+		remote := netip.AddrPortFrom(ip.Dst(), seg.DstPort())
+		lc := lf.connFor(remote, netip.AddrPortFrom(ip.Src(), seg.SrcPort()))
 		if lc == nil {
+			if flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN|wire.FlagACK {
+				lf.synacks[remote] = synack{seq: tcp.Value(seg.Seq()), tsv: o.TSVal, seen: true}
+			}
 			continue
 		}
-		var o wire.TCPOptions
-		if seg.ParseOptions(&o) == nil && o.HasTimestamps {
+		if optsOK && o.HasTimestamps {
 			lc.ourTS = o.TSVal
 		}
-		flags := seg.Flags()
 		if flags&wire.FlagSYN != 0 || flags&wire.FlagRST != 0 {
 			continue // a SYN-ACK answered from TIME_WAIT's successor, a reset: no data
 		}
@@ -614,12 +656,15 @@ func (lf *liveFixture) step(s liveStep) {
 		lc = lf.conns[0]
 		pkt = lf.buildICMP(s, lc)
 	case 4:
-		pkt = lf.build(s, nil, netip.AddrPortFrom(clientAddr, 40000+uint16(s.byteAt(6))))
+		remote := netip.AddrPortFrom(clientAddr, 40000+uint16(s.byteAt(6)&15))
+		lc = lf.connFor(remote, netip.AddrPortFrom(serverAddr, 80))
+		pkt = lf.build(s, lc, remote)
 	default:
 		lc = lf.conns[target]
 		pkt = lf.build(s, lc, lc.id.Remote)
 	}
 	lf.deliverToServer([][]byte{pkt})
+	lf.acceptAll()
 
 	if lc != nil {
 		if ctl&0x20 != 0 {
@@ -659,8 +704,14 @@ func (lf *liveFixture) build(s liveStep, lc *liveConn, remote netip.AddrPort) []
 		rcvNxt, una = info.ReceiveNext, info.SendUnacked
 		peerTS, ourTS = lc.peerTS, lc.ourTS
 	} else {
+		// A SYN to the listener, or the ACK of the server's SYN-ACK (or
+		// of a cookie) if it sent one.
 		id := tcp.ID{Local: local, Remote: remote}
 		rcvNxt, una = 1000, lf.isn(id, lf.now)+1
+		if sa := lf.synacks[remote]; sa.seen {
+			una, ourTS = sa.seq+1, sa.tsv
+		}
+		peerTS = lf.peerTS[remote]
 	}
 	o := s.byteAt(7)
 	scale := int32(1)
@@ -676,6 +727,9 @@ func (lf *liveFixture) build(s liveStep, lc *liveConn, remote netip.AddrPort) []
 		opts.TSEcr = ourTS + uint32(int32(int8(s.byteAt(9))))
 		if lc != nil && int32(opts.TSVal-lc.peerTS) > 0 {
 			lc.peerTS = opts.TSVal
+		}
+		if lc == nil {
+			lf.peerTS[remote] = opts.TSVal
 		}
 	}
 	if o&0x04 != 0 {
@@ -790,14 +844,27 @@ func liveSeeds() [][]byte {
 		cat(step(0|write, ACK, 600, 5000, 0, ts, 1, 0, 0), step(0, ACK, 600, 0, 0, ts, 2, 0, 40), step(0|talk, ACK, 600, 0, 0, 0, 0, 0, 60)),
 		// Fragmentation needed (MTU 576) and a port unreachable, about data in flight.
 		cat(step(6, 1|wire.CodeFragNeeded<<1, 0, 0, 72, 0, 0, 0, 0), step(6, 1|wire.CodePortUnreachable<<1, 0, 100, 0, 0, 0, 0, 0)),
+		// Nine SYNs fill the half-open queue of 8, and the ninth gets a
+		// SYN cookie; the eight are acknowledged, and so is the cookie.
+		func() []byte {
+			var b []byte
+			for i := range byte(9) {
+				b = append(b, step(4, SYN, 0, 0, i, ts|0x04|0x08|0x10, 1, 0, 0)...)
+			}
+			for i := range byte(9) {
+				b = append(b, step(4, ACK, 1, 0, i, ts, 2, 0, 0)...)
+			}
+			return b
+		}(),
 	}
 }
 
 // TestLiveSteps checks that FuzzLive's packets land where they are aimed:
 // data at RCV.NXT fills the hole and releases the out-of-order data, an
 // ACK of SND.UNA+1460 leaves the rest in the send buffer, data and a FIN in
-// FIN_WAIT_2 lead to TIME_WAIT, and a SYN to the listener with the
-// server's ISN+1 acknowledged in the next step opens a connection.
+// FIN_WAIT_2 lead to TIME_WAIT, a SYN to the listener with the server's
+// ISN+1 acknowledged in the next step opens a connection, and so does a
+// cookie's ACK when the half-open queue is full.
 func TestLiveSteps(t *testing.T) {
 	seeds := liveSeeds()
 	run := func(in []byte) *liveFixture {
@@ -823,7 +890,12 @@ func TestLiveSteps(t *testing.T) {
 		t.Errorf("after data and a FIN in FIN_WAIT_2: %v, read %q; want TIME_WAIT and \"x\"", b.s.State(), b.read)
 	}
 	lf = run(seeds[8])
-	if ls := lf.server.Listeners(); ls[0].AcceptQueue != 1 {
-		t.Errorf("after a SYN and an ACK of the server's ISN+1 to the listener: %+v; want one connection to accept", ls[0])
+	if len(lf.conns) != 5 || lf.conns[4].s.State() != tcp.Established {
+		t.Errorf("after a SYN and an ACK of the server's ISN+1 to the listener: %d connections; want a fifth, accepted", len(lf.conns))
+	}
+	lf = run(seeds[len(seeds)-1])
+	if st := lf.ln.Stats(); st.SynCookiesSent != 1 || st.SynCookiesValid != 1 || len(lf.conns) != 5+8 {
+		t.Errorf("after 9 SYNs to a listener with room for 8 half-open, and the ACK of the cookie: %+v, %d connections; want one cookie sent and validated, 13 connections",
+			st, len(lf.conns))
 	}
 }
