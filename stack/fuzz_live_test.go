@@ -125,7 +125,7 @@ type liveFixture struct {
 	// peerTS the last TSval the fuzzer sent from each.
 	synacks map[netip.AddrPort]synack
 	peerTS  map[netip.AddrPort]uint32
-	isn            func(tcp.ID, time.Time) tcp.Value
+	isn     func(tcp.ID, time.Time) tcp.Value
 }
 
 // liveConn is what the test knows of one connection.
@@ -139,7 +139,7 @@ type liveConn struct {
 	closed      bool   // … or the whole connection: it reads no more
 	read        []byte // what the server's application read
 	eof         bool
-	cRead       []byte    // what the client's application read
+	cRead       []byte // what the client's application read
 
 	peerTS, ourTS   uint32    // the latest TSvals of the client and of the server
 	una, rcvNxt     tcp.Value // the last SND.UNA and RCV.NXT seen
