@@ -32,3 +32,27 @@ type Link interface {
 	// Close releases the link and unblocks ReadPackets.
 	Close() error
 }
+
+// A Swapper is a Link that can move packets without copying them, by
+// trading buffers with its caller: the in-memory Pipe is one. Its methods
+// do what WritePackets and ReadPackets do, with one difference each.
+//
+// SwapWritePackets may keep the memory of a packet whose capacity is at
+// least the MTU, instead of copying it, and put in its place in pkts a
+// buffer of its own, of capacity at least the MTU (and any length), that
+// belongs to the caller from then on. The caller must hold no other
+// reference to the memory of the packets it writes.
+//
+// SwapReadPackets may, instead of copying a packet into bufs[i], take
+// bufs[i] if its capacity is at least the MTU and put in its place the
+// buffer that holds the packet, of capacity at least the MTU; as with
+// ReadPackets, the packet is bufs[i][:sizes[i]].
+//
+// The caller's buffers and the link's thus stay in circulation between
+// them, and a steady flow of packets is neither copied by the link nor
+// allocated.
+type Swapper interface {
+	Link
+	SwapWritePackets(pkts [][]byte) (n int, err error)
+	SwapReadPackets(bufs [][]byte, sizes []int) (n int, err error)
+}

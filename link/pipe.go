@@ -51,7 +51,7 @@ type PipeEnd struct {
 	in  *pipeDir // packets this end reads
 }
 
-var _ Link = (*PipeEnd)(nil)
+var _ Swapper = (*PipeEnd)(nil)
 
 // MTU returns the largest packet, in bytes, that the pipe carries.
 func (p *PipeEnd) MTU() int { return p.mtu }
@@ -62,7 +62,14 @@ func (p *PipeEnd) MTU() int { return p.mtu }
 // count as written. WritePackets never blocks on the reader. It returns
 // [ErrClosed] if this end is closed.
 func (p *PipeEnd) WritePackets(pkts [][]byte) (int, error) {
-	return p.out.write(pkts)
+	return p.out.write(pkts, false)
+}
+
+// SwapWritePackets is WritePackets without a copy, as [Swapper] says: a
+// packet whose capacity is at least the MTU is queued as it is, and a
+// buffer of the pipe's takes its place in pkts.
+func (p *PipeEnd) SwapWritePackets(pkts [][]byte) (int, error) {
+	return p.out.write(pkts, true)
 }
 
 // ReadPackets blocks until at least one packet is queued for this end, then
@@ -71,7 +78,14 @@ func (p *PipeEnd) WritePackets(pkts [][]byte) (int, error) {
 // and sizes holds the length that was copied. It returns [ErrClosed] once
 // this end is closed, even if packets are still queued.
 func (p *PipeEnd) ReadPackets(bufs [][]byte, sizes []int) (int, error) {
-	return p.in.read(bufs, sizes)
+	return p.in.read(bufs, sizes, false)
+}
+
+// SwapReadPackets is ReadPackets without a copy, as [Swapper] says: a
+// buffer of bufs whose capacity is at least the MTU is exchanged for the
+// pipe's buffer that holds the packet.
+func (p *PipeEnd) SwapReadPackets(bufs [][]byte, sizes []int) (int, error) {
+	return p.in.read(bufs, sizes, true)
 }
 
 // Close closes this end: its reads and writes return [ErrClosed], a blocked
@@ -135,16 +149,27 @@ func newPipeDir(mtu, queueLen int) *pipeDir {
 	return d
 }
 
-// alloc returns a buffer holding a copy of pkt, recycled if one is free.
-func (d *pipeDir) alloc(pkt []byte) []byte {
-	var b []byte
+// alloc returns a buffer of capacity at least mtu, recycled if one is free.
+func (d *pipeDir) alloc() []byte {
 	if k := len(d.free); k > 0 {
-		b = d.free[k-1][:len(pkt)]
+		b := d.free[k-1]
 		d.free[k-1] = nil
 		d.free = d.free[:k-1]
-	} else {
-		b = make([]byte, len(pkt), d.mtu)
+		return b
 	}
+	return make([]byte, d.mtu)
+}
+
+// take returns a pipe buffer holding pkt: pkt itself if swap allows and
+// it is large enough, in which case pkts[i] gets a buffer in return;
+// otherwise a copy.
+func (d *pipeDir) take(pkts [][]byte, i int, swap bool) []byte {
+	pkt := pkts[i]
+	if swap && cap(pkt) >= d.mtu {
+		pkts[i] = d.alloc()
+		return pkt
+	}
+	b := d.alloc()[:len(pkt)]
 	copy(b, pkt)
 	return b
 }
@@ -174,14 +199,15 @@ func (d *pipeDir) enqueue(b []byte) bool {
 	return false
 }
 
-func (d *pipeDir) write(pkts [][]byte) (int, error) {
+func (d *pipeDir) write(pkts [][]byte, swap bool) (int, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.writerClosed {
+		d.mu.Unlock()
 		return 0, ErrClosed
 	}
+	wake := d.n == 0 // the reader may be waiting
 	queued := false
-	for _, pkt := range pkts {
+	for i, pkt := range pkts {
 		d.stats.Sent++
 		switch {
 		case len(pkt) > d.mtu:
@@ -189,22 +215,29 @@ func (d *pipeDir) write(pkts [][]byte) (int, error) {
 		case d.readerClosed:
 			d.stats.DropClosed++
 		case d.held:
-			d.pending = append(d.pending, d.alloc(pkt))
+			d.pending = append(d.pending, d.take(pkts, i, swap))
 		case d.n == len(d.ring):
 			d.stats.DropQueueFull++
 		default:
-			d.ring[(d.head+d.n)%len(d.ring)] = d.alloc(pkt)
+			t := d.head + d.n
+			if t >= len(d.ring) {
+				t -= len(d.ring)
+			}
+			d.ring[t] = d.take(pkts, i, swap)
 			d.n++
 			queued = true
 		}
 	}
-	if queued {
+	d.mu.Unlock()
+	if queued && wake {
+		// Only a reader that found the queue empty waits: one that
+		// found it non-empty takes what is there before it waits again.
 		d.ready.Signal()
 	}
 	return len(pkts), nil
 }
 
-func (d *pipeDir) read(bufs [][]byte, sizes []int) (int, error) {
+func (d *pipeDir) read(bufs [][]byte, sizes []int, swap bool) (int, error) {
 	limit := min(len(bufs), len(sizes))
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -221,7 +254,14 @@ func (d *pipeDir) read(bufs [][]byte, sizes []int) (int, error) {
 	for i := range k {
 		pkt := d.ring[d.head]
 		d.ring[d.head] = nil
-		d.head = (d.head + 1) % len(d.ring)
+		if d.head++; d.head == len(d.ring) {
+			d.head = 0
+		}
+		if swap && cap(bufs[i]) >= d.mtu {
+			d.recycle(bufs[i][:0])
+			bufs[i], sizes[i] = pkt[:cap(pkt)], len(pkt)
+			continue
+		}
 		sizes[i] = copy(bufs[i], pkt)
 		d.recycle(pkt)
 	}

@@ -324,3 +324,104 @@ func BenchmarkPipe(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(total), "ns/pkt")
 }
+
+// TestPipeSwap: SwapWritePackets queues packets of full capacity as they
+// are and hands back buffers of the pipe's; SwapReadPackets hands over the
+// buffer holding each packet for one of the reader's; smaller buffers are
+// copied, as by WritePackets and ReadPackets.
+func TestPipeSwap(t *testing.T) {
+	const mtu = 200
+	a, b := NewPipe(mtu, 16)
+	defer a.Close()
+	defer b.Close()
+	big := make([]byte, 50, mtu)
+	copy(big, "taken as it is")
+	small := []byte("copied")
+	pkts := [][]byte{big, small}
+	if n, err := a.SwapWritePackets(pkts); n != 2 || err != nil {
+		t.Fatalf("SwapWritePackets = %d, %v", n, err)
+	}
+	if &pkts[0][:1][0] == &big[0] || cap(pkts[0]) < mtu {
+		t.Errorf("written packet of capacity %d: got back its own buffer or one of capacity %d", cap(big), cap(pkts[0]))
+	}
+	if &pkts[1][0] != &small[0] {
+		t.Error("a packet below the MTU's capacity was taken rather than copied")
+	}
+	mine := make([]byte, mtu)
+	tiny := make([]byte, 100)
+	bufs, sizes := [][]byte{mine, tiny}, make([]int, 2)
+	if n, err := b.SwapReadPackets(bufs, sizes); n != 2 || err != nil {
+		t.Fatalf("SwapReadPackets = %d, %v", n, err)
+	}
+	if &bufs[0][0] != &big[0] || sizes[0] != 50 || !bytes.HasPrefix(bufs[0][:sizes[0]], []byte("taken as it is")) {
+		t.Errorf("read %q (size %d): not the written buffer itself", bufs[0][:sizes[0]], sizes[0])
+	}
+	if &bufs[1][0] != &tiny[0] || string(bufs[1][:sizes[1]]) != "copied" {
+		t.Errorf("read %q into a buffer below the MTU: not copied into it", bufs[1][:sizes[1]])
+	}
+	// The reader's buffer went to the pipe, which hands it to a writer.
+	pkts = [][]byte{make([]byte, 10, mtu), make([]byte, 10, mtu)}
+	a.SwapWritePackets(pkts)
+	if &pkts[0][:1][0] != &mine[0] && &pkts[1][:1][0] != &mine[0] {
+		t.Error("the reader's buffer did not come back to the writer")
+	}
+	if s := a.Stats(); s.Sent != 4 || s.Delivered != 2 {
+		t.Errorf("Stats = %+v", s)
+	}
+}
+
+// BenchmarkPipeSwap is BenchmarkPipe with SwapWritePackets and
+// SwapReadPackets: no copy at all.
+func BenchmarkPipeSwap(b *testing.B) {
+	const batch = 16
+	a, z := Pipe()
+	defer a.Close()
+	defer z.Close()
+	pkts := make([][]byte, batch)
+	for i := range pkts {
+		pkts[i] = make([]byte, 1500)
+	}
+	credits := make(chan struct{}, DefaultQueueLen/batch)
+	for range cap(credits) {
+		credits <- struct{}{}
+	}
+	total := b.N * batch
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bufs := make([][]byte, batch)
+		for i := range bufs {
+			bufs[i] = make([]byte, 1500)
+		}
+		sizes := make([]int, batch)
+		for read := 0; read < total; {
+			n, err := z.SwapReadPackets(bufs, sizes)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			for range (read+n)/batch - read/batch {
+				credits <- struct{}{}
+			}
+			read += n
+		}
+	}()
+	b.SetBytes(batch * 1500)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		<-credits
+		for i := range pkts {
+			pkts[i] = pkts[i][:1500]
+		}
+		if _, err := a.SwapWritePackets(pkts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-done
+	b.StopTimer()
+	if s := a.Stats(); s.DropQueueFull != 0 {
+		b.Errorf("%d packets dropped", s.DropQueueFull)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(total), "ns/pkt")
+}

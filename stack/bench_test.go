@@ -144,6 +144,7 @@ func benchBulk(b *testing.B, mtu, streams int) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	cpuBefore := cpuTime()
 	segsBefore := la.Stats().Sent + lb.Stats().Sent
 	b.SetBytes(int64(streams) * chunk)
 	b.ReportAllocs()
@@ -164,6 +165,7 @@ func benchBulk(b *testing.B, mtu, streams int) {
 	senders.Wait()
 	wg.Wait()
 	b.StopTimer()
+	cpu := cpuTime() - cpuBefore
 	runtime.ReadMemStats(&after)
 	segs := la.Stats().Sent + lb.Stats().Sent - segsBefore
 	mallocs := float64(after.Mallocs - before.Mallocs)
@@ -171,6 +173,7 @@ func benchBulk(b *testing.B, mtu, streams int) {
 	b.ReportMetric(mallocs/float64(max(segs, 1)), "allocs/seg")
 	b.ReportMetric(mallocs/mib, "allocs/MiB")
 	b.ReportMetric(float64(segs)/mib, "segs/MiB")
+	b.ReportMetric(float64(cpu.Microseconds())/mib, "cpu-µs/MiB")
 	if d := la.Stats().DropQueueFull + lb.Stats().DropQueueFull; d > 0 {
 		b.ReportMetric(float64(d), "drops")
 	}

@@ -20,7 +20,9 @@ type Conn struct {
 	mu            sync.Mutex // guards everything below, and the engine
 	tcb           *tcp.Conn
 	txq           []*packetBuf  // segments the engine emitted, not yet written
-	pkts          [][]byte      // scratch for writing txq
+	txSpare       []*packetBuf  // the other of txq's two arrays, when not in use
+	sending       bool          // a goroutine is writing segments taken from txq
+	pkts          [][]byte      // the sending goroutine's scratch
 	readWake      chan struct{} // closed when Read can proceed
 	writeWake     chan struct{} // closed when Write can proceed
 	anyWake       chan struct{} // closed at every event (Dial, Close with linger)
@@ -47,27 +49,15 @@ func (s *Stack) newConn(id tcp.ID, l *Listener) *Conn {
 }
 
 // SendSegment encodes a segment from the engine; it is written to the link
-// when the current call into the engine finishes (flushLocked).
+// when the current call into the engine finishes (unlockPost).
 func (c *Conn) SendSegment(id tcp.ID, seg *tcp.Segment) {
 	c.txq = append(c.txq, c.s.encodeSegment(id, seg))
 }
 
-// flushLocked writes the segments the engine emitted, registers its next
-// timer, and wakes every goroutine waiting on the connection. c.mu is held.
+// flushLocked registers the engine's next timer and wakes every goroutine
+// waiting on the connection; unlockPost then writes the segments the
+// engine emitted. c.mu is held.
 func (c *Conn) flushLocked() {
-	if len(c.txq) > 0 {
-		c.pkts = c.pkts[:0]
-		for _, pb := range c.txq {
-			c.pkts = append(c.pkts, pb.b)
-		}
-		c.s.writePackets(c.pkts)
-		for i, pb := range c.txq {
-			c.s.putSegmentBuf(pb)
-			c.txq[i] = nil
-			c.pkts[i] = nil
-		}
-		c.txq = c.txq[:0]
-	}
 	if dl := c.tcb.Deadline(); !dl.IsZero() && (c.timerAt.IsZero() || dl.Before(c.timerAt)) {
 		// An earlier deadline moves the connection's entry; a later one
 		// leaves it in place: it fires, finds nothing due, and registers
@@ -92,9 +82,9 @@ func (c *Conn) flushLocked() {
 	}
 }
 
-// unlockPost releases c.mu, then does what needs other locks: handing the
-// connection to its listener, and removing it from the stack's table once
-// it is CLOSED.
+// unlockPost releases c.mu, then writes the segments the engine emitted
+// (send), and does what needs other locks: handing the connection to its
+// listener, and removing it from the stack's table once it is CLOSED.
 func (c *Conn) unlockPost() {
 	st := c.tcb.State()
 	l := c.listener
@@ -119,7 +109,11 @@ func (c *Conn) unlockPost() {
 		c.tw, c.removed = tw, true
 	}
 	c.accountMemory()
+	out := c.takeTxLocked()
 	c.mu.Unlock()
+	if out != nil {
+		c.send(out)
+	}
 	if tw != nil {
 		c.s.addTimeWait(tw) // before the Conn goes: see input
 		remove = true
@@ -132,6 +126,38 @@ func (c *Conn) unlockPost() {
 	}
 	if abandon {
 		l.abandon()
+	}
+}
+
+// takeTxLocked takes the segments waiting in txq for the caller to send,
+// unless there are none, or another goroutine is sending: that one sends
+// these too before it stops. c.mu is held.
+func (c *Conn) takeTxLocked() []*packetBuf {
+	if len(c.txq) == 0 || c.sending {
+		return nil
+	}
+	c.sending = true
+	out := c.txq
+	c.txq, c.txSpare = c.txSpare, nil
+	return out
+}
+
+// send writes the segments out, and any the engine emits meanwhile, with
+// one WritePackets call per batch, without c.mu: a link write does not
+// hold up the stack's input to the connection, nor its application. One
+// goroutine at a time sends, so the connection's segments leave in the
+// order the engine emitted them.
+func (c *Conn) send(out []*packetBuf) {
+	for {
+		c.pkts = c.s.writeSegments(out, c.pkts)
+		c.mu.Lock()
+		if len(c.txq) == 0 {
+			c.txSpare, c.sending = out[:0], false
+			c.mu.Unlock()
+			return
+		}
+		out, c.txq = c.txq, out[:0]
+		c.mu.Unlock()
 	}
 }
 

@@ -129,7 +129,8 @@ type Stack struct {
 	timeWait timeWaits // connections in TIME-WAIT, in compact form
 
 	timers timerQueue
-	pool   sync.Pool // *packetBuf
+	pool   sync.Pool    // *packetBuf
+	swap   link.Swapper // the link, if it can trade buffers instead of copying
 	ipID   atomic.Uint32
 	done   chan struct{}
 	wg     sync.WaitGroup
@@ -191,6 +192,7 @@ func New(l link.Link, cfg Config) (*Stack, error) {
 	// One Config for every connection of the host, rather than a copy each.
 	s.tcp = s.tcp.WithDefaults()
 	s.pool.New = func() any { return &packetBuf{b: make([]byte, mtu)} }
+	s.swap, _ = l.(link.Swapper)
 	s.timers.init(s.now())
 	if cfg.Clock != nil {
 		return s, nil // driven: see driven.go
@@ -263,8 +265,12 @@ func (s *Stack) readLoop() {
 		bufs[i] = make([]byte, max(s.mtu, 65535))
 	}
 	sizes := make([]int, batch)
+	read := s.link.ReadPackets
+	if s.swap != nil {
+		read = s.swap.SwapReadPackets
+	}
 	for {
-		n, err := s.link.ReadPackets(bufs, sizes)
+		n, err := read(bufs, sizes)
 		if err != nil {
 			if errors.Is(err, link.ErrClosed) || isClosed(s.done) {
 				return
@@ -334,6 +340,33 @@ func (s *Stack) sendIP(pb *packetBuf, proto uint8, src, dst netip.Addr, n int) {
 func (s *Stack) writePackets(pkts [][]byte) {
 	n, _ := s.link.WritePackets(pkts)
 	s.stats.ipSent.Add(uint64(n))
+}
+
+// writeSegments writes the packets of out with one WritePackets call (or
+// SwapWritePackets, whose buffers the packetBufs take in exchange), then
+// returns the packetBufs to the pool and clears out. It returns pkts, the
+// scratch it used, emptied.
+func (s *Stack) writeSegments(out []*packetBuf, pkts [][]byte) [][]byte {
+	pkts = pkts[:0]
+	for _, pb := range out {
+		pkts = append(pkts, pb.b)
+	}
+	var n int
+	if s.swap != nil {
+		n, _ = s.swap.SwapWritePackets(pkts)
+		for i, pb := range out {
+			pb.b = pkts[i]
+		}
+	} else {
+		n, _ = s.link.WritePackets(pkts)
+	}
+	s.stats.ipSent.Add(uint64(n))
+	for i, pb := range out {
+		s.putSegmentBuf(pb)
+		out[i] = nil
+		pkts[i] = nil
+	}
+	return pkts[:0]
 }
 
 // encodeSegment writes seg from id.Local to id.Remote as a whole IPv4
