@@ -75,12 +75,12 @@ type Conn struct {
 
 	// Options negotiated in the handshake (RFC 7323, RFC 2018).
 	wsOK, tsOK, sackOK   bool
-	sndWscale, rcvWscale uint8     // shifts of the peer's window and of ours
-	tsOffset             uint32    // added to our millisecond clock (RFC 7323 §7.1)
-	tsLast               uint32    // the latest TSval used: the clock never goes back
-	tsRecent             uint32    // TS.Recent (RFC 7323 §4.3)
-	tsRecentAt           time.Time // when TS.Recent was set, for its 24-day life
-	lastAckSent          Value     // Last.ACK.sent (RFC 7323 §4.3)
+	sndWscale, rcvWscale uint8   // shifts of the peer's window and of ours
+	tsOffset             uint32  // added to our millisecond clock (RFC 7323 §7.1)
+	tsLast               uint32  // the latest TSval used: the clock never goes back
+	tsRecent             uint32  // TS.Recent (RFC 7323 §4.3)
+	tsRecentAt           instant // when TS.Recent was set, for its 24-day life
+	lastAckSent          Value   // Last.ACK.sent (RFC 7323 §4.3)
 
 	// Reassembly and SACK blocks to send (RFC 2018, RFC 2883).
 	ooo          reassembly
@@ -95,12 +95,12 @@ type Conn struct {
 	sb              scoreboard
 	dupAcks         int
 	recovery        recoveryKind
-	recoveryPoint   Value     // RecoveryPoint: recovery ends when this is acknowledged
-	highRxt         Value     // HighRxt: retransmissions of this episode reached here
-	lostEnd         Value     // bytes below this, not SACKed, are deemed lost
-	dsacksReceived  int       // D-SACK blocks the peer sent (RFC 2883)
-	tlpAt           time.Time // the tail loss probe is due (RFC 8985 §7)
-	tlpOut          bool      // a probe is out, covering tlpSeq..tlpEnd
+	recoveryPoint   Value   // RecoveryPoint: recovery ends when this is acknowledged
+	highRxt         Value   // HighRxt: retransmissions of this episode reached here
+	lostEnd         Value   // bytes below this, not SACKed, are deemed lost
+	dsacksReceived  int     // D-SACK blocks the peer sent (RFC 2883)
+	tlpAt           instant // the tail loss probe is due (RFC 8985 §7)
+	tlpOut          bool    // a probe is out, covering tlpSeq..tlpEnd
 	tlpSeq, tlpEnd  Value
 	rtoTSVal        uint32 // our timestamp clock when the last timeout fired
 	rxtMark         Value  // SND.MAX when the latest retransmission went out
@@ -109,51 +109,54 @@ type Conn struct {
 	headMarkSet     bool
 	lostRetransmits int // retransmissions found lost (detectLostRetransmissions)
 	minRTT          time.Duration
-	appLimited      bool      // the last send stopped for want of data, not of window
-	lastSendAt      time.Time // for the restart after idle (RFC 5681 §4.1)
-	progressAt      time.Time // when SND.UNA last moved or data first went out (user timeout)
+	appLimited      bool    // the last send stopped for want of data, not of window
+	lastSendAt      instant // for the restart after idle (RFC 5681 §4.1)
+	progressAt      instant // when SND.UNA last moved or data first went out (user timeout)
 
 	// Acknowledgment policy (RFC 1122 §4.2.3.2, RFC 5681 §4.2).
-	delackAt   time.Time // the delayed ACK is due
-	quickAcks  int       // segments still to acknowledge at once
-	rcvUnacked int       // bytes received since the last ACK
-	rcvMSS     int       // the largest segment the peer has sent (Linux's rcv_mss)
-	lastDataAt time.Time // when data last arrived
+	delackAt   instant // the delayed ACK is due
+	quickAcks  int     // segments still to acknowledge at once
+	rcvUnacked int     // bytes received since the last ACK
+	rcvMSS     int     // the largest segment the peer has sent (Linux's rcv_mss)
+	lastDataAt instant // when data last arrived
 
 	// Application settings.
 	noDelay                    bool // Nagle off
 	kaIdle, kaInterval         time.Duration
 	kaCount, kaProbes          int
-	lastRecvAt                 time.Time // any segment from the peer, for keep-alive
+	lastRecvAt                 instant // any segment from the peer, for keep-alive
 	userTimeout                time.Duration
 	sndBufLocked, rcvBufLocked bool // the application fixed the size: no auto-tuning
 
 	// Receive-buffer auto-tuning (dynamic right-sizing, as Linux's
 	// tcp_rcv_space_adjust): bytes delivered per round trip.
-	rcvSpaceAt    time.Time
+	rcvSpaceAt    instant
 	rcvSpaceBytes int
 	rcvRTT        time.Duration
 
-	// Timers (zero time: not running).
+	// Timers (zero: not running).
 	rto        rtoEstimator
-	rtoAt      time.Time // retransmission timer (RFC 6298)
-	persistAt  time.Time // zero-window probe timer (RFC 9293 §3.8.6.1)
+	rtoAt      instant // retransmission timer (RFC 6298)
+	persistAt  instant // zero-window probe timer (RFC 9293 §3.8.6.1)
 	persistRTO time.Duration
 	probes     int            // zero-window probes sent since the peer last sent an ACK
-	timeWaitAt time.Time      // 2×MSL (RFC 9293 §3.4.2)
+	timeWaitAt instant        // 2×MSL (RFC 9293 §3.4.2)
 	tw         *TimeWaitEntry // answers in TIME-WAIT (timeWait)
-	finWait2At time.Time      // orphaned FIN_WAIT_2 limit
+	finWait2At instant        // orphaned FIN_WAIT_2 limit
 	retries    int            // consecutive expiries without progress
 	synTimeout bool           // our SYN or SYN-ACK had to be retransmitted
 	rttTiming  bool           // a segment is being timed (Karn's rule, RFC 6298 §3)
 	rttSeq     Value          // the timed segment is acknowledged when SND.UNA reaches this
-	rttStart   time.Time
+	rttStart   instant
 
 	txSeg Segment // the segment being handed to the Sender (see scratch)
 
 	// RFC 5961 §7 challenge ACK rate limit.
-	challengeSecond time.Time
+	challengeSecond instant
 	challengeCount  int
+
+	// The connection's instants count from base (at).
+	base time.Time
 }
 
 // NewConn returns a connection in the CLOSED state with the given endpoints.
@@ -385,7 +388,7 @@ func (c *Conn) Close(now time.Time) error {
 		c.setState(Closed, now)
 		return nil
 	case FinWait2:
-		c.finWait2At = now.Add(c.cfg.FinWait2Timeout)
+		c.finWait2At = c.at(now).Add(c.cfg.FinWait2Timeout)
 		return nil
 	}
 	return c.CloseWrite(now)
@@ -485,9 +488,9 @@ func (c *Conn) setState(s State, now time.Time) {
 		c.stopTimers()
 	case TimeWait:
 		c.stopTimers()
-		c.timeWaitAt = now.Add(2 * c.cfg.MSL)
+		c.timeWaitAt = c.at(now).Add(2 * c.cfg.MSL)
 	case Established:
-		c.lastRecvAt = now
+		c.lastRecvAt = c.at(now)
 		if c.synTimeout && !c.rto.hasSample {
 			// RFC 6298 §5.7: the handshake gave no RTT sample because a
 			// SYN timed out, so data starts with an RTO of 3 s rather than
@@ -507,9 +510,9 @@ func (c *Conn) setState(s State, now time.Time) {
 }
 
 func (c *Conn) stopTimers() {
-	c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	c.delackAt = time.Time{}
-	c.tlpAt = time.Time{}
+	c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At = 0, 0, 0, 0
+	c.delackAt = 0
+	c.tlpAt = 0
 	c.rttTiming = false
 }
 

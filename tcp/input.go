@@ -18,7 +18,7 @@ func (c *Conn) Input(seg *Segment, now time.Time) {
 	if c.sink != nil {
 		c.traceSegment(trace.SegmentReceived, seg, now)
 	}
-	c.lastRecvAt, c.kaProbes = now, 0
+	c.lastRecvAt, c.kaProbes = c.at(now), 0
 	switch c.state {
 	case Closed:
 		// RFC 9293 §3.10.7.1: a segment to no connection draws a reset.
@@ -240,7 +240,7 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 		if c.finAcked() {
 			c.setState(FinWait2, now)
 			if c.readClosed {
-				c.finWait2At = now.Add(c.cfg.FinWait2Timeout)
+				c.finWait2At = c.at(now).Add(c.cfg.FinWait2Timeout)
 			}
 		}
 	case Closing:
@@ -282,13 +282,13 @@ func (c *Conn) receiveText(seq Value, data []byte, fin bool, now time.Time) {
 	}
 	if len(data) > 0 {
 		c.rcvMSS = max(c.rcvMSS, len(data))
-		if c.lastDataAt.IsZero() || now.Sub(c.lastDataAt) > c.rto.rto {
+		if c.lastDataAt.IsZero() || c.at(now).Sub(c.lastDataAt) > c.rto.rto {
 			// The first data, or data after a silence: acknowledge the
 			// next segments at once so a sender in slow start is not held
 			// back by delayed ACKs (as Linux's tcp_event_data_recv).
 			c.quickAcks = maxQuickAcks
 		}
-		c.lastDataAt = now
+		c.lastDataAt = c.at(now)
 	}
 	if seq.LessThan(c.rcvNxt) {
 		// Trim what we already have, and report it (RFC 2883 §4).
@@ -396,7 +396,7 @@ func (c *Conn) ackData(n int, now time.Time) {
 		c.quickAcks--
 		c.ackNow = true
 	case c.delackAt.IsZero():
-		c.delackAt = now.Add(c.cfg.DelayedACK)
+		c.delackAt = c.at(now).Add(c.cfg.DelayedACK)
 	}
 }
 
@@ -499,18 +499,18 @@ func (c *Conn) processACK(seg *Segment, now time.Time) {
 // handshake's RTT sample and stops the retransmission timer.
 func (c *Conn) handshakeAcked(now time.Time) {
 	if c.rttTiming && c.sndUna.GreaterThanEq(c.rttSeq) {
-		c.sampleRTT(now.Sub(c.rttStart))
+		c.sampleRTT(c.at(now).Sub(c.rttStart))
 	}
 	c.rttTiming = false
 	c.retries = 0
-	c.rtoAt = time.Time{}
+	c.rtoAt = 0
 	c.highRxt, c.lostEnd = c.sndUna, c.sndUna
 	// RFC 6582 §3.2 step 1: "recover" starts at the ISS, not at the ACK of
 	// the SYN, so that three duplicate ACKs of SND.UNA = ISS+1 (the first
 	// data segment lost) do "cover more than recover" and trigger a fast
 	// retransmit.
 	c.recoveryPoint = c.iss
-	c.progressAt = now
+	c.progressAt = c.at(now)
 }
 
 // dataAcked is called when SND.UNA has moved forward over acked bytes (and
@@ -536,7 +536,7 @@ func (c *Conn) dataAcked(seg *Segment, acked, pipe uint32, now time.Time) {
 		rtt = time.Duration(c.tsNow(now)-seg.Options.TSEcr) * time.Millisecond
 		rtt = max(rtt, time.Millisecond/2)
 	case c.rttTiming && c.sndUna.GreaterThanEq(c.rttSeq):
-		rtt = now.Sub(c.rttStart)
+		rtt = c.at(now).Sub(c.rttStart)
 	}
 	if c.rttTiming && c.sndUna.GreaterThanEq(c.rttSeq) {
 		c.rttTiming = false
@@ -545,8 +545,8 @@ func (c *Conn) dataAcked(seg *Segment, acked, pipe uint32, now time.Time) {
 		c.sampleRTT(rtt)
 	}
 	c.retries = 0
-	c.persistAt = time.Time{}
-	c.progressAt = now
+	c.persistAt = 0
+	c.progressAt = c.at(now)
 	if c.highRxt.LessThan(c.sndUna) {
 		c.highRxt = c.sndUna
 	}
@@ -583,7 +583,7 @@ func (c *Conn) dataAcked(seg *Segment, acked, pipe uint32, now time.Time) {
 		c.growCwnd(acked, rtt, pipe, now)
 	}
 	if c.sndUna == c.sndMax {
-		c.rtoAt = time.Time{}
+		c.rtoAt = 0
 	} else {
 		c.rtoAt = c.rtoDeadline(now)
 	}

@@ -54,7 +54,7 @@ func (c *Conn) takePeerOptions(seg *Segment, now time.Time) {
 	c.sackOK = o.SACKPermitted && !c.cfg.NoSACK
 	c.tsOK = o.HasTimestamps && !c.cfg.NoTimestamps
 	if c.tsOK {
-		c.tsRecent, c.tsRecentAt = o.TSVal, now
+		c.tsRecent, c.tsRecentAt = o.TSVal, c.at(now)
 		if c.state == SynSent && o.TSEcr != 0 {
 			// RFC 7323 §4.1: the SYN-ACK echoes our SYN's timestamp.
 			c.sampleRTT(time.Duration(c.tsNow(now)-o.TSEcr) * time.Millisecond)
@@ -107,9 +107,9 @@ func (c *Conn) pawsRejects(seg *Segment, now time.Time) bool {
 	if int32(seg.Options.TSVal-c.tsRecent) >= 0 {
 		return false
 	}
-	if now.Sub(c.tsRecentAt) > pawsValidity {
+	if c.at(now).Sub(c.tsRecentAt) > pawsValidity {
 		// §5.5: TS.Recent is too old to judge by; take the new one.
-		c.tsRecent, c.tsRecentAt = seg.Options.TSVal, now
+		c.tsRecent, c.tsRecentAt = seg.Options.TSVal, c.at(now)
 		return false
 	}
 	return true
@@ -122,6 +122,6 @@ func (c *Conn) updateTSRecent(seg *Segment, now time.Time) {
 		return
 	}
 	if int32(seg.Options.TSVal-c.tsRecent) >= 0 && seg.Seq.LessThanEq(c.lastAckSent) {
-		c.tsRecent, c.tsRecentAt = seg.Options.TSVal, now
+		c.tsRecent, c.tsRecentAt = seg.Options.TSVal, c.at(now)
 	}
 }

@@ -26,7 +26,7 @@ func (c *Conn) sendSYN(now time.Time, retransmit bool) {
 	if !seg.Retransmit {
 		c.startRTT(c.sndNxt, now)
 	}
-	c.rtoAt = now.Add(c.rto.rto)
+	c.rtoAt = c.at(now).Add(c.rto.rto)
 }
 
 // output sends whatever the state, the send buffer, the peer's window and
@@ -78,14 +78,14 @@ func (c *Conn) sendData(now time.Time) {
 			c.appLimited = true
 			return
 		}
-		if avail > 0 && c.sndUna == c.sndMax && !c.lastSendAt.IsZero() && now.Sub(c.lastSendAt) > c.rto.rto {
+		if avail > 0 && c.sndUna == c.sndMax && !c.lastSendAt.IsZero() && c.at(now).Sub(c.lastSendAt) > c.rto.rto {
 			// RFC 5681 §4.1, RFC 7661: after an idle period longer than
 			// the RTO, the window the ACK clock no longer vouches for is
 			// cut back before sending again.
-			c.cc.OnIdle(now, now.Sub(c.lastSendAt), c.rto.rto)
+			c.cc.OnIdle(now, c.at(now).Sub(c.lastSendAt), c.rto.rto)
 			// Once per idle period: the loop comes back here, and with
 			// lastSendAt unchanged it would cut cwnd again, for ever.
-			c.lastSendAt = now
+			c.lastSendAt = c.at(now)
 			continue
 		}
 		usable := uint32(0)
@@ -103,7 +103,7 @@ func (c *Conn) sendData(now time.Time) {
 			if usable == 0 || usable < c.maxSndWnd/2 {
 				if c.sndUna == c.sndMax && c.persistAt.IsZero() {
 					c.persistRTO = c.rto.rto
-					c.persistAt = now.Add(c.persistRTO)
+					c.persistAt = c.at(now).Add(c.persistRTO)
 				}
 				return
 			}
@@ -123,7 +123,7 @@ func (c *Conn) sendData(now time.Time) {
 			return
 		}
 		if c.sndUna == c.sndMax {
-			c.progressAt = now
+			c.progressAt = c.at(now)
 		}
 		c.sendAt(c.sndNxt, int(n), fin, now)
 		if fin {
@@ -166,8 +166,8 @@ func (c *Conn) sendAt(seq Value, n int, finOK bool, now time.Time) uint32 {
 	if !seg.Retransmit && !c.tlpOut {
 		c.scheduleTLP(now)
 	}
-	c.persistAt = time.Time{}
-	c.lastSendAt = now
+	c.persistAt = 0
+	c.lastSendAt = c.at(now)
 	return seg.Len()
 }
 
@@ -176,7 +176,7 @@ func (c *Conn) sendAt(seq Value, n int, finOK bool, now time.Time) uint32 {
 func (c *Conn) startRTT(end Value, now time.Time) {
 	c.rttTiming = true
 	c.rttSeq = end
-	c.rttStart = now
+	c.rttStart = c.at(now)
 }
 
 // sendACK sends a bare acknowledgment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>,
@@ -191,8 +191,8 @@ func (c *Conn) sendACK(now time.Time) {
 // unless this second's allowance (§7) is spent: the connection's own
 // (ChallengeACKLimit), or the host's (Config.ChallengeACKs).
 func (c *Conn) challengeACK(now time.Time) {
-	if now.Sub(c.challengeSecond) >= time.Second {
-		c.challengeSecond = now
+	if c.at(now).Sub(c.challengeSecond) >= time.Second {
+		c.challengeSecond = c.at(now)
 		c.challengeCount = 0
 	}
 	host := c.cfg.ChallengeACKs
@@ -240,7 +240,7 @@ func (c *Conn) transmit(seg *Segment, now time.Time) {
 	if seg.Flags&(wire.FlagACK|wire.FlagRST) == wire.FlagACK {
 		seg.Ack = c.rcvNxt
 		c.ackNow = false
-		c.delackAt = time.Time{}
+		c.delackAt = 0
 		c.rcvUnacked = 0
 		c.lastAckSent = c.rcvNxt
 	}

@@ -132,14 +132,12 @@ func (c *Conn) sampleRTT(rtt time.Duration) {
 // rtoDeadline is when the retransmission timer started now expires: one RTO
 // away, but never past the user timeout (as Linux's
 // tcp_clamp_rto_to_user_timeout).
-func (c *Conn) rtoDeadline(now time.Time) time.Time {
-	at := now.Add(c.rto.rto)
+func (c *Conn) rtoDeadline(now time.Time) instant {
+	t := c.at(now)
+	at := t.Add(c.rto.rto)
 	if c.userTimeout > 0 && !c.progressAt.IsZero() {
 		if limit := c.progressAt.Add(c.userTimeout); limit.Before(at) {
-			at = limit
-			if at.Before(now) {
-				at = now
-			}
+			at = max(limit, t)
 		}
 	}
 	return at
@@ -148,7 +146,7 @@ func (c *Conn) rtoDeadline(now time.Time) time.Time {
 // userTimedOut reports whether sent data has waited longer than the user
 // timeout for an acknowledgment.
 func (c *Conn) userTimedOut(now time.Time) bool {
-	return c.userTimeout > 0 && !c.progressAt.IsZero() && now.Sub(c.progressAt) >= c.userTimeout
+	return c.userTimeout > 0 && !c.progressAt.IsZero() && c.at(now).Sub(c.progressAt) >= c.userTimeout
 }
 
 // autotuneReceive grows the receive buffer as Linux's dynamic right-sizing
@@ -169,10 +167,10 @@ func (c *Conn) autotuneReceive(n int, now time.Time) {
 		return
 	}
 	if c.rcvSpaceAt.IsZero() {
-		c.rcvSpaceAt, c.rcvSpaceBytes = now, 0
+		c.rcvSpaceAt, c.rcvSpaceBytes = c.at(now), 0
 		return
 	}
-	if now.Sub(c.rcvSpaceAt) < rtt {
+	if c.at(now).Sub(c.rcvSpaceAt) < rtt {
 		return
 	}
 	if want := 2 * c.rcvSpaceBytes; want > c.rcvBuf.Cap() && c.rcvBuf.Cap() < c.cfg.MaxReceiveBufferSize {
@@ -183,7 +181,7 @@ func (c *Conn) autotuneReceive(n int, now time.Time) {
 			c.rcvBufLocked = true
 		}
 	}
-	c.rcvSpaceAt, c.rcvSpaceBytes = now, 0
+	c.rcvSpaceAt, c.rcvSpaceBytes = c.at(now), 0
 }
 
 // sampleReceiveRTT takes the receiver's round-trip estimate from the echo

@@ -20,10 +20,10 @@ type tcbState struct {
 	sndWl1, sndWl2            Value
 	rcvNxt, rcvAdvEdge        Value
 	tsRecent                  uint32
-	tsRecentAt                time.Time
+	tsRecentAt                instant
 	unread, buffered          int
-	rtoAt, persistAt, delack  time.Time
-	timeWaitAt                time.Time
+	rtoAt, persistAt, delack  instant
+	timeWaitAt                instant
 	cwnd, ssthresh, dupAcks   int
 	recovery                  recoveryKind
 	finReceived, oooFinSet    bool

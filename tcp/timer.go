@@ -10,13 +10,13 @@ import (
 // Deadline returns when the connection next needs HandleTimer, or the zero
 // time if no timer is running.
 func (c *Conn) Deadline() time.Time {
-	var d time.Time
-	for _, t := range [...]time.Time{c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At, c.delackAt, c.keepAliveAt(), c.tlpAt} {
+	var d instant
+	for _, t := range [...]instant{c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At, c.delackAt, c.keepAliveAt(), c.tlpAt} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
 	}
-	return d
+	return c.timeOf(d)
 }
 
 // HandleTimer runs every timer that is due at now.
@@ -27,32 +27,32 @@ func (c *Conn) HandleTimer(now time.Time) {
 		}
 		return
 	}
-	if due(c.finWait2At, now) {
+	if due(c.finWait2At, c.at(now)) {
 		c.timerFired("fin-wait-2", now)
 		c.setState(Closed, now)
 		return
 	}
-	if due(c.tlpAt, now) {
-		c.tlpAt = time.Time{}
+	if due(c.tlpAt, c.at(now)) {
+		c.tlpAt = 0
 		c.timerFired("tail-loss-probe", now)
 		c.sendProbe(now)
 	}
-	if due(c.rtoAt, now) {
-		c.rtoAt = time.Time{}
+	if due(c.rtoAt, c.at(now)) {
+		c.rtoAt = 0
 		c.timerFired("retransmit", now)
 		c.retransmitTimeout(now)
 	}
-	if due(c.persistAt, now) {
-		c.persistAt = time.Time{}
+	if due(c.persistAt, c.at(now)) {
+		c.persistAt = 0
 		c.timerFired("persist", now)
 		c.probeWindow(now)
 	}
-	if due(c.keepAliveAt(), now) {
+	if due(c.keepAliveAt(), c.at(now)) {
 		c.timerFired("keepalive", now)
 		c.keepAlive(now)
 	}
-	if due(c.delackAt, now) {
-		c.delackAt = time.Time{}
+	if due(c.delackAt, c.at(now)) {
+		c.delackAt = 0
 		c.timerFired("delayed-ack", now)
 		if c.state != Closed {
 			c.sendACK(now)
@@ -60,7 +60,7 @@ func (c *Conn) HandleTimer(now time.Time) {
 	}
 }
 
-func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
+func due(t, now instant) bool { return !t.IsZero() && !now.Before(t) }
 
 func (c *Conn) timerFired(name string, now time.Time) {
 	if c.sink != nil {
@@ -108,7 +108,7 @@ func (c *Conn) retransmitTimeout(now time.Time) {
 	}
 	c.recovery = lossRecovery
 	c.rtoTSVal = c.tsNow(now)
-	c.tlpAt, c.tlpOut = time.Time{}, false
+	c.tlpAt, c.tlpOut = 0, false
 	c.recoveryPoint = c.sndMax
 	c.highRxt = c.sndUna
 	c.lostEnd = c.sndMax
@@ -157,7 +157,7 @@ func (c *Conn) probeWindow(now time.Time) {
 	c.probes++
 	c.transmit(c.scratch(Segment{Seq: c.sndUna - 1, Flags: wire.FlagACK}), now)
 	c.persistRTO = min(2*c.persistRTO, c.cfg.MaxRTO)
-	c.persistAt = now.Add(c.persistRTO)
+	c.persistAt = c.at(now).Add(c.persistRTO)
 }
 
 // keepAliveAt returns when the next keep-alive probe is due: KeepAliveIdle
@@ -165,10 +165,10 @@ func (c *Conn) probeWindow(now time.Time) {
 // (RFC 1122 §4.2.3.6). Probes run only on an open connection with nothing
 // outstanding: otherwise the retransmission or persist timer watches the
 // peer.
-func (c *Conn) keepAliveAt() time.Time {
+func (c *Conn) keepAliveAt() instant {
 	if c.kaIdle <= 0 || (c.state != Established && c.state != CloseWait) ||
 		c.sndUna != c.sndMax || !c.persistAt.IsZero() || c.lastRecvAt.IsZero() {
-		return time.Time{}
+		return 0
 	}
 	return c.lastRecvAt.Add(c.kaIdle + time.Duration(c.kaProbes)*c.kaInterval)
 }

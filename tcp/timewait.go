@@ -90,7 +90,7 @@ func (c *Conn) timeWait() *TimeWaitEntry {
 	c.tw = &TimeWaitEntry{
 		id:       c.id,
 		cfg:      c.cfg,
-		expires:  c.timeWaitAt,
+		expires:  c.timeOf(c.timeWaitAt),
 		sndNxt:   c.sndMax,
 		rcvNxt:   c.rcvNxt,
 		ackFloor: c.sndUna - Value(min(c.maxSndWnd, c.sndUna.Sub(c.iss+1))),
@@ -111,7 +111,7 @@ func (c *Conn) inputTimeWait(seg *Segment, now time.Time) {
 		c.endTimeWait()
 		return
 	}
-	c.timeWaitAt = tw.expires // a retransmitted FIN restarts it
+	c.timeWaitAt = c.at(tw.expires) // a retransmitted FIN restarts it
 }
 
 // endTimeWait makes the Conn CLOSED once its TimeWaitEntry has ended (and

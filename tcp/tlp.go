@@ -29,7 +29,7 @@ const minPTO = 10 * time.Millisecond
 // moved the flight along (RFC 8985 §7.2), no later than the retransmission
 // timer, unless probing does not apply.
 func (c *Conn) scheduleTLP(now time.Time) {
-	c.tlpAt = time.Time{}
+	c.tlpAt = 0
 	if !c.sackOK || c.cfg.NoTailLossProbe || c.recovery != notRecovering || c.sndUna == c.sndMax || c.tlpOut ||
 		!c.rto.hasSample || !c.state.synchronized() {
 		return
@@ -38,7 +38,7 @@ func (c *Conn) scheduleTLP(now time.Time) {
 	if c.sndMax.Sub(c.sndUna) <= uint32(c.sendMSS) {
 		pto += wcDelAckT
 	}
-	at := now.Add(max(pto, minPTO))
+	at := c.at(now).Add(max(pto, minPTO))
 	if !c.rtoAt.IsZero() && at.After(c.rtoAt) {
 		// §7.2: the probe never waits longer than the RTO would; it
 		// goes out in the timeout's place.
