@@ -91,7 +91,6 @@ type Conn struct {
 
 	// Loss recovery (RFC 5681, RFC 6582, RFC 6675) and congestion control.
 	cc              cc.Controller
-	ccAck           cc.Ack
 	sb              scoreboard
 	dupAcks         int
 	recovery        recoveryKind

@@ -594,10 +594,7 @@ func (c *Conn) dataAcked(seg *Segment, acked, pipe uint32, now time.Time) {
 // lets the send buffer grow with the window (as Linux's
 // tcp_sndbuf_expand), so a buffer-limited sender can fill the path.
 func (c *Conn) growCwnd(acked uint32, rtt time.Duration, pipe uint32, now time.Time) {
-	// One Ack lives in the Conn: a local one would escape to the heap
-	// through the interface on every ACK.
-	a := &c.ccAck
-	*a = cc.Ack{
+	c.cc.OnAck(cc.Ack{
 		Now:        now,
 		Acked:      int(acked),
 		RTT:        rtt,
@@ -607,8 +604,7 @@ func (c *Conn) growCwnd(acked uint32, rtt time.Duration, pipe uint32, now time.T
 		SndUna:     uint32(c.sndUna),
 		SndNxt:     uint32(c.sndMax),
 		AppLimited: c.appLimited,
-	}
-	c.cc.OnAck(a)
+	})
 	if !c.sndBufLocked {
 		if want := 2 * c.cc.Cwnd(); want > c.sendBuf.Cap() && c.sendBuf.Cap() < c.cfg.MaxSendBufferSize {
 			size := min(max(want, 2*c.sendBuf.Cap()), c.cfg.MaxSendBufferSize)

@@ -28,7 +28,7 @@ func (s *ackStream) next() {
 	a.SndUna += uint32(s.mss)
 	a.InFlight = s.c.Cwnd()
 	a.SndNxt = a.SndUna + uint32(a.InFlight)
-	s.c.OnAck(a)
+	s.c.OnAck(*a)
 }
 
 // TestNoAllocations checks that no method allocates, OnAck above all,

@@ -56,8 +56,9 @@ type Controller interface {
 	OnSYNLoss()
 
 	// OnAck grows cwnd for one ACK outside loss recovery: slow start or
-	// congestion avoidance.
-	OnAck(a *Ack)
+	// congestion avoidance. The Ack comes by value, so that the caller's
+	// does not escape to the heap through the interface on every ACK.
+	OnAck(a Ack)
 
 	// OnCongestion reports a loss detected by duplicate ACKs, SACK or RACK:
 	// the sender enters fast recovery. It sets ssthresh from inFlight, the

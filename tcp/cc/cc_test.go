@@ -191,7 +191,7 @@ func TestSlowStartIncreaseLimit(t *testing.T) {
 			c.OnRTO(t0, 100*mss) // ssthresh = 50 or 70 segments, cwnd = 1
 		}
 		before := c.Cwnd()
-		c.OnAck(&Ack{Now: t0, Acked: tt.acked, InFlight: before, SndUna: 1, SndNxt: 1})
+		c.OnAck(Ack{Now: t0, Acked: tt.acked, InFlight: before, SndUna: 1, SndNxt: 1})
 		if got := c.Cwnd() - before; got != tt.want {
 			t.Errorf("%s, after RTO %v: ACK of %d bytes grew cwnd by %d, want %d",
 				tt.ctl, tt.afterRTO, tt.acked, got, tt.want)
@@ -363,7 +363,7 @@ func TestAppLimited(t *testing.T) {
 			before := c.Cwnd()
 			for i := range 200 {
 				now = now.Add(10 * time.Millisecond)
-				c.OnAck(&Ack{
+				c.OnAck(Ack{
 					Now: now, Acked: mss, RTT: 50 * time.Millisecond, SRTT: 50 * time.Millisecond,
 					InFlight: tt.inFlight * mss, SndUna: uint32(i * mss), SndNxt: uint32((i + tt.inFlight) * mss),
 					AppLimited: tt.appLimited,
@@ -384,7 +384,7 @@ func TestAppLimitedGrowsToInFlight(t *testing.T) {
 	for _, ctl := range controllers {
 		c := ctl.make(mss)
 		c.OnRTO(t0, 100*mss) // cwnd 1 segment, ssthresh 50 or 70
-		c.OnAck(&Ack{Now: t0, Acked: 2 * mss, InFlight: int(1.5 * mss), AppLimited: true})
+		c.OnAck(Ack{Now: t0, Acked: 2 * mss, InFlight: int(1.5 * mss), AppLimited: true})
 		if got := c.Cwnd(); got != 1500 {
 			t.Errorf("%s: app-limited ACK with 1.5 segments in flight: Cwnd() = %d, want 1500", ctl.name, got)
 		}

@@ -139,7 +139,8 @@ func (c *Cubic) initialWindow() int {
 // §4.2–§4.5). An application-limited ACK grows cwnd at most to what was in
 // flight in slow start; in congestion avoidance it neither grows cwnd nor
 // advances t (RFC 9438 §5.8).
-func (c *Cubic) OnAck(a *Ack) {
+func (c *Cubic) OnAck(ack Ack) {
+	a := &ack
 	c.started = true
 	c.s.inRTO = false
 	switch {

@@ -122,7 +122,7 @@ func TestCubicAckIncrease(t *testing.T) {
 	for _, tt := range tests {
 		c := cubicInCA(tt.cwnd, tt.wEst)
 		now := t0.Add(time.Duration(tt.t * float64(time.Second)))
-		c.OnAck(&Ack{Now: now, Acked: tt.acked * 1000, RTT: 100 * time.Millisecond, SRTT: 100 * time.Millisecond,
+		c.OnAck(Ack{Now: now, Acked: tt.acked * 1000, RTT: 100 * time.Millisecond, SRTT: 100 * time.Millisecond,
 			InFlight: int(tt.cwnd * 1000)})
 		if got := segs(c.s.cwnd, 1000); !near(got, tt.want, 1e-9) {
 			t.Errorf("%s: cwnd = %v segments, want %v", tt.name, got, tt.want)
@@ -291,7 +291,7 @@ func TestCubicEpoch(t *testing.T) {
 		c.OnCongestion(t0, 100*1000)
 		c.OnRecoveryExit(t0.Add(time.Second))
 		first := t0.Add(1100 * time.Millisecond)
-		c.OnAck(&Ack{Now: first, Acked: 1000, SRTT: 100 * time.Millisecond, InFlight: 70 * 1000})
+		c.OnAck(Ack{Now: first, Acked: 1000, SRTT: 100 * time.Millisecond, InFlight: 70 * 1000})
 		s := c.s
 		if !s.epochStart.Equal(first) || s.cwndEpoch != 70*1000 || !near(s.k, tt.wantK, 1e-12) ||
 			!near(segs(s.wMax, 1000), tt.wantWMax, 1e-9) {
@@ -362,7 +362,7 @@ func TestCubicAppLimited(t *testing.T) {
 		f.una += mss
 		f.ack = Ack{Now: f.now, Acked: mss, RTT: rtt, SRTT: rtt, InFlight: 2 * mss,
 			SndUna: f.una, SndNxt: f.una + mss, AppLimited: true}
-		c.OnAck(&f.ack)
+		c.OnAck(f.ack)
 	}
 	if c.s.cwnd != cwnd {
 		t.Errorf("application-limited ACKs changed cwnd from %.1f to %.1f", cwnd, c.s.cwnd)

@@ -54,7 +54,7 @@ func (f *flow) round(rtt time.Duration) int {
 			SndNxt:     f.nxt,
 			AppLimited: f.appLimited,
 		}
-		f.c.OnAck(&f.ack)
+		f.c.OnAck(f.ack)
 		if f.observe != nil {
 			f.observe(&f.ack)
 		}

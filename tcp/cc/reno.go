@@ -87,7 +87,8 @@ func (r *Reno) initialWindow() int {
 // at ssthresh. An application-limited ACK grows cwnd at most to what was
 // in flight in slow start, and not at all in congestion avoidance
 // (RFC 7661).
-func (r *Reno) OnAck(a *Ack) {
+func (r *Reno) OnAck(ack Ack) {
+	a := &ack
 	r.started = true
 	r.inRTO = false
 	if a.Acked <= 0 {

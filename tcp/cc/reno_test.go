@@ -30,7 +30,7 @@ func TestRenoCongestionAvoidance(t *testing.T) {
 		now := t0
 		for _, n := range tt.acks {
 			now = now.Add(time.Millisecond)
-			r.OnAck(&Ack{Now: now, Acked: n, InFlight: r.Cwnd()})
+			r.OnAck(Ack{Now: now, Acked: n, InFlight: r.Cwnd()})
 		}
 		if r.Cwnd() != tt.want || r.bytesAcked != tt.carry {
 			t.Errorf("%s: cwnd %d, bytes counted %d; want %d, %d", tt.name, r.Cwnd(), r.bytesAcked, tt.want, tt.carry)
@@ -66,7 +66,7 @@ func TestRenoSlowStartStopsAtSsthresh(t *testing.T) {
 	now := t0
 	for range 20 {
 		now = now.Add(time.Millisecond)
-		r.OnAck(&Ack{Now: now, Acked: mss, InFlight: r.Cwnd()})
+		r.OnAck(Ack{Now: now, Acked: mss, InFlight: r.Cwnd()})
 	}
 	// 11 ACKs take cwnd to 12 000, the 12th to ssthresh (12 500), and the
 	// remaining 8 are counted towards the next increase.
