@@ -133,6 +133,7 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 	// to RFC 5961 §4.2).
 	if c.state == SynReceived && !c.passive && seg.Flags&(wire.FlagSYN|wire.FlagACK|wire.FlagRST) == wire.FlagSYN|wire.FlagACK &&
 		seg.Seq == c.irs && seg.Ack == c.sndNxt && seg.PayloadLen() == 0 {
+		c.updateTSRecent(seg, now)
 		c.updateWindow(seg)
 		c.setState(Established, now)
 		c.sndUna = seg.Ack
@@ -140,6 +141,11 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 		if c.finQueued {
 			c.setState(FinWait1, now)
 		}
+		// Its SYN is old by now (SEG.SEQ < RCV.NXT): acknowledge it, with a
+		// D-SACK block naming the duplicate, as Linux does (tcp_data_queue's
+		// "A retransmit" case) and as §3.10.7.4 does for a segment that is
+		// not acceptable.
+		c.noteDuplicate(seg.Seq, seg.Seq.Add(1))
 		return
 	}
 

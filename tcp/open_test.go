@@ -145,9 +145,11 @@ func TestSimultaneousOpen(t *testing.T) {
 }
 
 // Simultaneous open, the way RFC 9293 Figure 7 draws it: both SYNs cross,
-// both sides answer with SYN,ACK, and each SYN,ACK (which repeats the
-// peer's SYN, so fails the acceptability test) completes the handshake
-// without a further ACK — as Linux does too.
+// both sides answer with SYN,ACK, and each SYN,ACK completes the
+// handshake. Its SYN repeats the peer's (SEG.SEQ < RCV.NXT), so it is
+// acknowledged once more, as Linux does (and as §3.10.7.4 does any
+// segment that is not acceptable); the figure draws no such ACK.
+// (conform/scripts/handshake/simultaneous-open.pkt, against the kernel.)
 func TestSimultaneousOpenFigure7(t *testing.T) {
 	h := newActive(t, nil)
 	h.connect()
@@ -155,7 +157,7 @@ func TestSimultaneousOpenFigure7(t *testing.T) {
 	h.send(syn(5000).mss(1460))
 	h.expect(synAck(1000, 5001).mss(1460))
 	h.send(synAck(5000, 1001).mss(1460))
-	h.expectNone()
+	h.expect(ack(1001, 5001))
 	h.state(Established)
 	h.expectTransitions(SynReceived, Established)
 	h.expectNoTimer()
@@ -167,6 +169,19 @@ func TestSimultaneousOpenFigure7(t *testing.T) {
 	h2.send(synAck(5000, 999).mss(1460))
 	h2.expect(ack(1001, 5001))
 	h2.state(SynReceived)
+}
+
+// With SACK and timestamps, the ACK of the repeated SYN names it in a
+// D-SACK block (RFC 2883), and echoes the SYN,ACK's timestamp: the
+// segment was accepted, so its TSval is TS.Recent (RFC 7323 §4.3).
+func TestSimultaneousOpenDSACK(t *testing.T) {
+	h := newActive(t, nil)
+	h.connect()
+	h.send(syn(5000).mss(1460).sackOK().ts(700, 0))
+	h.expect(synAck(1000, 5001).mss(1460).sackOK().ts(h.tsv(), 700))
+	h.send(synAck(5000, 1001).mss(1460).sackOK().ts(710, h.tsv()))
+	h.expect(ack(1001, 5001).ts(h.tsv(), 710).sack(5000, 5001))
+	h.state(Established)
 }
 
 // SYN_RCVD → ESTABLISHED. RFC 9293 §3.10.7.4 (fifth, SYN-RECEIVED): "If
