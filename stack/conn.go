@@ -23,9 +23,7 @@ type Conn struct {
 	txSpare       []*packetBuf  // the other of txq's two arrays, when not in use
 	sending       bool          // a goroutine is writing segments taken from txq
 	pkts          [][]byte      // the sending goroutine's scratch
-	readWake      chan struct{} // closed when Read can proceed
-	writeWake     chan struct{} // closed when Write can proceed
-	anyWake       chan struct{} // closed at every event (Dial, Close with linger)
+	waiters       []waiter      // goroutines blocked on the connection
 	timerAt       time.Time     // the deadline this Conn has in the timer queue
 	tn            timerNode     // its entry there (guarded by the queue's lock)
 	listener      *Listener     // the listener that spawned it, until it is queued
@@ -66,19 +64,8 @@ func (c *Conn) flushLocked() {
 		c.timerAt = dl
 		c.s.timers.schedule(c, dl)
 	}
-	// Wake only those whose call can now proceed: a blocked reader and a
-	// blocked writer of one connection must not wake each other for nothing.
-	if c.readWake != nil && (c.closed || c.tcb.Readable()) {
-		close(c.readWake)
-		c.readWake = nil
-	}
-	if c.writeWake != nil && (c.closed || c.tcb.Writable()) {
-		close(c.writeWake)
-		c.writeWake = nil
-	}
-	if c.anyWake != nil {
-		close(c.anyWake)
-		c.anyWake = nil
+	if len(c.waiters) > 0 {
+		c.wakeLocked()
 	}
 }
 
@@ -167,14 +154,6 @@ func (c *Conn) unlockAndFlush() {
 	c.unlockPost()
 }
 
-// waitChan returns the channel *p, making it if need be. c.mu is held.
-func waitChan(p *chan struct{}) <-chan struct{} {
-	if *p == nil {
-		*p = make(chan struct{})
-	}
-	return *p
-}
-
 // input hands an arriving segment to the engine. It reports false if the
 // connection did not take it: it was already gone, or it is in TIME_WAIT
 // and the segment a new SYN that reopens it (RFC 1122 §4.2.2.13).
@@ -246,7 +225,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 			}
 			return n, nil
 		}
-		if !c.wait(&c.readWake, &c.readDeadline) {
+		if !c.wait(waitRead, &c.readDeadline) {
 			return 0, c.opError("read", net.ErrClosed)
 		}
 	}
@@ -271,7 +250,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 			}
 			return total, nil
 		}
-		if !c.wait(&c.writeWake, &c.writeDeadline) {
+		if !c.wait(waitWrite, &c.writeDeadline) {
 			return total, c.opError("write", net.ErrClosed)
 		}
 	}
@@ -288,12 +267,12 @@ func (c *Conn) usable(d *deadline) error {
 	return nil
 }
 
-// wait flushes, releases c.mu, sleeps until the channel *wake is closed or
-// the deadline passes, and takes c.mu again. It reports false if the stack
-// closed meanwhile (with c.mu released).
-func (c *Conn) wait(wake *chan struct{}, d *deadline) bool {
+// wait flushes, releases c.mu, sleeps until the connection is ready for
+// kind or the deadline passes, and takes c.mu again. It reports false if
+// the stack closed meanwhile (with c.mu released).
+func (c *Conn) wait(kind waitKind, d *deadline) bool {
 	c.flushLocked()
-	w := waitChan(wake)
+	w := c.waitFor(kind)
 	dl := d.wait()
 	c.unlockPost()
 	select {
@@ -303,6 +282,7 @@ func (c *Conn) wait(wake *chan struct{}, d *deadline) bool {
 		return false
 	}
 	c.mu.Lock()
+	c.waited(w)
 	return true
 }
 
@@ -331,7 +311,7 @@ func (c *Conn) Close() error {
 		defer limit.Stop()
 		for c.lingering() {
 			c.flushLocked()
-			w := waitChan(&c.anyWake)
+			w := c.waitFor(waitAny)
 			c.unlockPost()
 			select {
 			case <-w:
@@ -341,6 +321,7 @@ func (c *Conn) Close() error {
 				return nil
 			}
 			c.mu.Lock()
+			c.waited(w)
 		}
 	}
 	c.unlockAndFlush()

@@ -68,7 +68,7 @@ func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, er
 			return nil, opErr(id.Local, os.NewSyscallError("connect", err))
 		}
 		c.flushLocked()
-		w := waitChan(&c.anyWake)
+		w := c.waitFor(waitAny)
 		c.unlockPost()
 		select {
 		case <-w:
@@ -79,6 +79,7 @@ func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, er
 			return nil, opErr(id.Local, net.ErrClosed)
 		}
 		c.mu.Lock()
+		c.waited(w)
 	}
 }
 
