@@ -63,6 +63,11 @@ func (c *Conn) inputListen(seg *Segment, now time.Time) {
 	}
 }
 
+// synRetryAfterBadACK is how soon the SYN is sent again after a segment
+// with an unacceptable ACK arrived in SYN-SENT: Linux's TCP_TIMEOUT_MIN,
+// two jiffies (8 ms at HZ=250).
+const synRetryAfterBadACK = 8 * time.Millisecond
+
 // inputSynSent is RFC 9293 §3.10.7.3.
 func (c *Conn) inputSynSent(seg *Segment, now time.Time) {
 	hasACK := seg.Flags&wire.FlagACK != 0
@@ -72,6 +77,14 @@ func (c *Conn) inputSynSent(seg *Segment, now time.Time) {
 		if seg.Ack.LessThanEq(c.iss) || seg.Ack.GreaterThan(c.sndNxt) {
 			if seg.Flags&wire.FlagRST == 0 {
 				c.transmit(c.scratch(Segment{Seq: seg.Ack, Flags: wire.FlagRST}), now)
+			}
+			// The segment likely comes from an old connection of the
+			// peer's that our reset now ends: send the SYN again soon, not
+			// a whole RTO later, unless it has been sent again already
+			// (Linux's tcp_rcv_synsent_state_process, "Previous FIN/ACK or
+			// RST/ACK might be ignored").
+			if c.retries == 0 {
+				c.rtoAt = c.at(now).Add(synRetryAfterBadACK)
 			}
 			return
 		}

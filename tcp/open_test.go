@@ -299,6 +299,10 @@ func TestSynRcvdCloseSendsFINOnceEstablished(t *testing.T) {
 
 // RFC 9293 §3.10.7.3 (first): "If SEG.ACK =< ISS or SEG.ACK > SND.NXT,
 // send a reset (unless the RST bit is set ...) <SEQ=SEG.ACK><CTL=RST>".
+// The SYN is then sent again after 8 ms rather than the 1 s RTO, as Linux
+// does: the reset has likely ended the peer's old connection that drew
+// the ACK. Back-off goes on from the RTO (2 s to the next).
+// (conform/scripts/handshake/synack-bad-ack.pkt, against the kernel.)
 func TestSynSentUnacceptableACKDrawsRST(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -315,9 +319,28 @@ func TestSynSentUnacceptableACKDrawsRST(t *testing.T) {
 			h.send(tc.in)
 			h.expect(rst(tc.in.ack))
 			h.state(SynSent)
-			h.expectDeadline(time.Second)
+			h.expectDeadline(synRetryAfterBadACK)
+			h.advance(synRetryAfterBadACK)
+			h.expect(syn(1000).mss(1460).rtx())
+			h.expectDeadline(2 * time.Second)
+			h.send(synAck(5000, 1001))
+			h.expect(ack(1001, 5001))
+			h.state(Established)
 		})
 	}
+}
+
+// Once the SYN has been retransmitted, an unacceptable ACK draws the RST
+// but leaves the retransmission timer as it was.
+func TestSynSentUnacceptableACKAfterRetransmit(t *testing.T) {
+	h := newActive(t, nil)
+	h.connect()
+	h.advance(time.Second)
+	h.expect(syn(1000).mss(1460).rtx())
+	h.advance(100 * time.Millisecond)
+	h.send(synAck(5000, 1002))
+	h.expect(rst(1002))
+	h.expectDeadline(1900 * time.Millisecond)
 }
 
 // RFC 9293 §3.10.7.3 (first, second): a RST with an unacceptable ACK is
