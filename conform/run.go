@@ -2,6 +2,7 @@ package conform
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -29,9 +30,48 @@ type Runner struct {
 	// Zero means 10 s on a real target and 10 minutes on a virtual one.
 	AnyWait time.Duration
 
+	// Retries is how many times RunTarget runs a script again, each time
+	// on a fresh target, when it failed on a real target in timing
+	// (Error.Timing): a loaded machine can hold up the kernel's work and
+	// the interpreter's threads by tens of milliseconds, and a script
+	// that is right passes on a retry while one that is wrong fails every
+	// time. Zero means DefaultRetries; negative, none.
+	Retries int
+
 	// Logf, if not nil, receives each event as it runs, the segments the
 	// system sent, and what was skipped. testing.T.Logf fits.
 	Logf func(format string, args ...any)
+}
+
+// DefaultRetries is how many times RunTarget retries a run that failed in
+// timing on a real target, unless the Runner says otherwise.
+const DefaultRetries = 2
+
+// RunTarget runs the script against a fresh target that NewTarget makes
+// by name (passing it Logf), closes the target, and retries as Retries
+// says.
+func (r *Runner) RunTarget(s *Script, name string) error {
+	retries := r.Retries
+	if retries == 0 {
+		retries = DefaultRetries
+	}
+	for attempt := 0; ; attempt++ {
+		t, err := NewTarget(name, r.Logf)
+		if err != nil {
+			return err
+		}
+		err = r.Run(s, t)
+		if cerr := t.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("closing %s: %w", name, cerr)
+		}
+		var e *Error
+		if err == nil || !errors.As(err, &e) || !e.Timing || attempt >= retries {
+			return err
+		}
+		if r.Logf != nil {
+			r.Logf("%s: %v; running it again (%d of %d)", name, err, attempt+1, retries)
+		}
+	}
 }
 
 // Run runs the script against the target with the zero Runner's defaults.
@@ -46,6 +86,12 @@ type Error struct {
 	Name string // the script's name
 	Line int    // the line of the event that failed
 	Msg  string
+
+	// Timing reports a failure on a real target that a loaded machine may
+	// have caused: something happened too late or not by its time, or the
+	// interpreter itself ran late before the failure. A script that is
+	// right passes when run again; see Runner.Retries.
+	Timing bool
 }
 
 func (e *Error) Error() string {
@@ -198,7 +244,15 @@ func (x *run) fail(ev *Event, format string, args ...any) error {
 	if x.late != "" {
 		msg += " (note: " + x.late + ")"
 	}
-	return &Error{Name: x.s.Name, Line: line, Msg: msg}
+	return &Error{Name: x.s.Name, Line: line, Msg: msg, Timing: x.late != "" && !x.t.Virtual()}
+}
+
+// failLate is fail for a failure in timing: something did not happen by
+// its time, or happened outside it.
+func (x *run) failLate(ev *Event, format string, args ...any) error {
+	err := x.fail(ev, format, args...)
+	err.(*Error).Timing = !x.t.Virtual()
+	return err
 }
 
 // secs formats a time of the target as a time of the script, for a
@@ -284,7 +338,7 @@ func (x *run) arrive(ev *Event, w when, what string) error {
 	now := x.t.Now()
 	if x.t.Virtual() {
 		if now > w.hi {
-			return x.fail(ev, "timing: expected the %s %s, but the script only got there at %s", what, x.describe(w), x.secs(now))
+			return x.failLate(ev, "timing: expected the %s %s, but the script only got there at %s", what, x.describe(w), x.secs(now))
 		}
 		return nil
 	}
@@ -402,9 +456,9 @@ func (x *run) expect(ev *Event, w when) (time.Duration, error) {
 		pkt, t, ok := x.t.Next(deadline)
 		if !ok {
 			if w.any {
-				return 0, x.fail(ev, "expected %q, but %s sent nothing by %s", want, x.t.Name(), x.secs(deadline))
+				return 0, x.failLate(ev, "expected %q, but %s sent nothing by %s", want, x.t.Name(), x.secs(deadline))
 			}
-			return 0, x.fail(ev, "expected %q %s, but %s sent nothing by %s", want, x.describe(w), x.t.Name(), x.secs(deadline))
+			return 0, x.failLate(ev, "expected %q %s, but %s sent nothing by %s", want, x.describe(w), x.t.Name(), x.secs(deadline))
 		}
 		if seg, ok = x.ours(pkt); ok {
 			at = t
@@ -417,7 +471,7 @@ func (x *run) expect(ev *Event, w when) (time.Duration, error) {
 		return 0, x.fail(ev, "expected %q but saw %q%s", want, got, why)
 	}
 	if !w.any && !x.within(w, at) {
-		return 0, x.fail(ev, "timing: expected %q %s, but it was sent at %s", want, x.describe(w), x.secs(at))
+		return 0, x.failLate(ev, "timing: expected %q %s, but it was sent at %s", want, x.describe(w), x.secs(at))
 	}
 	for i, o := range want.Options {
 		if o.Kind == wire.OptTimestamps && i < len(got.Options) {
@@ -589,12 +643,22 @@ func (x *run) call(ev *Event, w when) (time.Duration, error) {
 		x.blocked = append(x.blocked, &blocked{ev: ev, p: p, due: when{lo: end, hi: end, slip0: w.slip0}})
 		return start, nil
 	}
+	if !x.t.Virtual() {
+		// A real target may take a while to make even a call that does
+		// not block (a thread to switch to, a loaded machine): the
+		// interpreter is that much late, and the call's time is when
+		// Start returned. A call that blocks is seen asleep in the
+		// kernel, and Start returns without waiting for it.
+		started := x.t.Now()
+		x.slip += started - start
+		start = started
+	}
 	r, at, ok := x.await(p, start+x.tol)
 	if !ok {
-		return 0, x.fail(ev, "%s did not return at once; if it should block, give it a window: %s...%s %s",
+		return 0, x.failLate(ev, "%s did not return at once; if it should block, give it a window: %s...%s %s",
 			sc.Name, ev.Time, formatSeconds(ev.Time.Start), sc)
 	}
-	return at, x.result(ev, r, at, when{lo: start, hi: start, slip0: x.slip})
+	return max(at, start), x.result(ev, r, max(at, start), when{lo: start, hi: start, slip0: x.slip})
 }
 
 // await waits until the call has returned or it is deadline. A virtual
@@ -619,7 +683,7 @@ func (x *run) await(p Pending, deadline time.Duration) (Result, time.Duration, b
 func (x *run) settle(b *blocked) error {
 	r, at, ok := x.await(b.p, x.latest(b.due))
 	if !ok {
-		return x.fail(b.ev, "%s did not return by %s", b.ev.Call.Name, x.secs(x.latest(b.due)))
+		return x.failLate(b.ev, "%s did not return by %s", b.ev.Call.Name, x.secs(x.latest(b.due)))
 	}
 	x.unblock(b)
 	return x.result(b.ev, r, at, b.due)
@@ -632,7 +696,7 @@ func (x *run) poll() error {
 		r, at, ok := b.p.Done()
 		if !ok {
 			if now := x.t.Now(); now > x.latest(b.due) {
-				return x.fail(b.ev, "%s did not return by %s (it is %s)", b.ev.Call.Name, x.secs(x.latest(b.due)), x.secs(now))
+				return x.failLate(b.ev, "%s did not return by %s (it is %s)", b.ev.Call.Name, x.secs(x.latest(b.due)), x.secs(now))
 			}
 			continue
 		}
@@ -659,7 +723,7 @@ func (x *run) result(ev *Event, r Result, at time.Duration, w when) error {
 		return x.fail(ev, "%s returned %s, expected %s", sc.Name, formatResult(int64(r.Ret), r.Errno), formatResult(sc.Ret, sc.Errno))
 	}
 	if !x.within(w, at) {
-		return x.fail(ev, "timing: expected %s to return %s, but it returned at %s", sc.Name, x.describe(w), x.secs(at))
+		return x.failLate(ev, "timing: expected %s to return %s, but it returned at %s", sc.Name, x.describe(w), x.secs(at))
 	}
 	return nil
 }

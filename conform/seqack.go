@@ -69,6 +69,7 @@ type socket struct {
 	c        *stack.Conn
 
 	connectReported bool // a completed non-blocking connect was reported by connect
+	established     bool // the connection was established once
 	errTaken        bool // the connection's error has been reported once, as Linux reports sk_err
 	shutRd          bool // shutdown(SHUT_RD): reads return 0
 
@@ -357,7 +358,7 @@ func (s *Seqack) accept(sk *socket) (func() (Result, bool), time.Duration) {
 			return errResult(err), true
 		}
 		fd := s.lowestFree()
-		n := &socket{fd: fd, c: c, noDelay: sk.noDelay, rcvBuf: sk.rcvBuf, sndBuf: sk.sndBuf, linger: sk.linger}
+		n := &socket{fd: fd, c: c, established: true, noDelay: sk.noDelay, rcvBuf: sk.rcvBuf, sndBuf: sk.sndBuf, linger: sk.linger}
 		s.fds[fd] = n
 		n.applyOptions()
 		return Result{Ret: fd}, true
@@ -396,7 +397,7 @@ func (s *Seqack) connect(sk *socket, c Call) (func() (Result, bool), time.Durati
 		case st == tcp.Closed:
 			return unsupported("connect again after a failed connect")
 		case !sk.connectReported:
-			sk.connectReported = true
+			sk.connectReported, sk.established = true, true
 			return result(Result{})
 		}
 		return fails(syscall.EISCONN)
@@ -428,7 +429,7 @@ func (s *Seqack) connected(sk *socket) func() (Result, bool) {
 			}
 			return Result{Ret: -1, Errno: syscall.ECONNREFUSED}, true
 		}
-		sk.connectReported = true
+		sk.connectReported, sk.established = true, true
 		return Result{}, true
 	}
 }
@@ -525,6 +526,9 @@ func (s *Seqack) read(sk *socket, n int) (func() (Result, bool), time.Duration) 
 				return Result{Ret: -1, Errno: syscall.EAGAIN}, true
 			}
 			return Result{}, false
+		case sk.errTaken && !sk.established && sk.c.State() == tcp.Closed:
+			// A connect that failed leaves a socket never connected.
+			return Result{Ret: -1, Errno: syscall.ENOTCONN}, true
 		case sk.errTaken:
 			return Result{}, true // the error was reported once; then reads see the end
 		}

@@ -19,6 +19,7 @@ func runConform(args []string, stdout, stderr io.Writer) int {
 	fset.SetOutput(stderr)
 	target := fset.String("target", "seqack", "the system to test: "+strings.Join(conform.TargetNames(), ", ")+", or both")
 	tolerance := fset.Duration("tolerance", conform.DefaultTolerance, "how far from its scripted time an event may happen on a real target (the Linux kernel); a virtual one is exact")
+	retries := fset.Int("retries", conform.DefaultRetries, "how many times to run a script again on a real target when it failed in timing, which a loaded machine can cause")
 	verbose := fset.Bool("v", false, "print every event as it runs, and what the system sent")
 	fset.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: seqack conform [flags] PATH...
@@ -62,12 +63,15 @@ Flags:
 	if *verbose {
 		logf = func(format string, args ...any) { fmt.Fprintf(stdout, "\t"+format+"\n", args...) }
 	}
-	r := conform.Runner{Tolerance: *tolerance, Logf: logf}
+	if *retries == 0 {
+		*retries = -1 // the Runner's zero is its default
+	}
+	r := conform.Runner{Tolerance: *tolerance, Retries: *retries, Logf: logf}
 	failed := 0
 	for _, path := range scripts {
 		for _, name := range targets {
 			start := time.Now()
-			err := runOne(&r, name, path, logf)
+			err := runOne(&r, name, path)
 			took := time.Since(start).Round(time.Millisecond)
 			if err != nil {
 				failed++
@@ -87,20 +91,12 @@ Flags:
 }
 
 // runOne runs the script at path against a fresh target.
-func runOne(r *conform.Runner, target, path string, logf func(string, ...any)) error {
+func runOne(r *conform.Runner, target, path string) error {
 	s, err := conform.ParseFile(path)
 	if err != nil {
 		return err
 	}
-	t, err := conform.NewTarget(target, logf)
-	if err != nil {
-		return err
-	}
-	err = r.Run(s, t)
-	if cerr := t.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("closing %s: %w", target, cerr)
-	}
-	return err
+	return r.RunTarget(s, target)
 }
 
 // findScripts returns the scripts the paths name: each file as it is, and
