@@ -105,12 +105,17 @@ func (e *Error) Error() string {
 // The interpreter's rules, which the corpus relies on:
 //
 //   - Times. An absolute time counts from the start of the run; a
-//     relative one (+0.1) from when the previous event ended (the time
-//     an expected segment was sent, the time a call was started), except
-//     that an injected segment following an injected segment counts from
-//     the previous one's scripted time, as packetdrill anchors them. On a
-//     virtual target every time is exact; on a real one an event may be
-//     Tolerance early or late, or that much outside its window.
+//     relative one (+0.1) from when the previous event happened: when a
+//     segment was injected, when the system sent the one expected, when a
+//     call returned, or when a blocking call (one with a window) started.
+//     An injected segment following an injected segment counts from the
+//     previous one's scripted time instead, as packetdrill anchors them.
+//     On a virtual target every time is exact. On a real one an event
+//     may be Tolerance early or late (outside its window, if it has one),
+//     and later still by as much as the interpreter itself ran late since
+//     the event's time was set, when a loaded machine let it sleep past a
+//     time; what the interpreter does after running late moves by as
+//     much.
 //   - Injected segments (<) come from RemoteAddr:RemotePort and go to
 //     LocalAddr at the system's port: BindPort once the script binds, or
 //     the port its first segment came from after a connect. Their Seq is
