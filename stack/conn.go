@@ -19,11 +19,10 @@ type Conn struct {
 
 	mu            sync.Mutex // guards everything below, and the engine
 	tcb           *tcp.Conn
-	txq           []*packetBuf  // segments the engine emitted, not yet written
-	txSpare       []*packetBuf  // the other of txq's two arrays, when not in use
+	txq           *txBatch      // segments the engine emitted, not yet written
 	sending       bool          // a goroutine is writing segments taken from txq
-	pkts          [][]byte      // the sending goroutine's scratch
 	waiters       []waiter      // goroutines blocked on the connection
+	waiter1       [1]waiter     // waiters' first array: one blocked call allocates nothing
 	timerAt       time.Time     // the deadline this Conn has in the timer queue
 	tn            timerNode     // its entry there (guarded by the queue's lock)
 	listener      *Listener     // the listener that spawned it, until it is queued
@@ -49,7 +48,10 @@ func (s *Stack) newConn(id tcp.ID, l *Listener) *Conn {
 // SendSegment encodes a segment from the engine; it is written to the link
 // when the current call into the engine finishes (unlockPost).
 func (c *Conn) SendSegment(id tcp.ID, seg *tcp.Segment) {
-	c.txq = append(c.txq, c.s.encodeSegment(id, seg))
+	if c.txq == nil {
+		c.txq = c.s.getBatch()
+	}
+	c.txq.bufs = append(c.txq.bufs, c.s.encodeSegment(id, seg))
 }
 
 // flushLocked registers the engine's next timer and wakes every goroutine
@@ -119,13 +121,13 @@ func (c *Conn) unlockPost() {
 // takeTxLocked takes the segments waiting in txq for the caller to send,
 // unless there are none, or another goroutine is sending: that one sends
 // these too before it stops. c.mu is held.
-func (c *Conn) takeTxLocked() []*packetBuf {
-	if len(c.txq) == 0 || c.sending {
+func (c *Conn) takeTxLocked() *txBatch {
+	if c.txq == nil || c.sending {
 		return nil
 	}
 	c.sending = true
 	out := c.txq
-	c.txq, c.txSpare = c.txSpare, nil
+	c.txq = nil
 	return out
 }
 
@@ -134,17 +136,15 @@ func (c *Conn) takeTxLocked() []*packetBuf {
 // hold up the stack's input to the connection, nor its application. One
 // goroutine at a time sends, so the connection's segments leave in the
 // order the engine emitted them.
-func (c *Conn) send(out []*packetBuf) {
-	for {
-		c.pkts = c.s.writeSegments(out, c.pkts)
+func (c *Conn) send(out *txBatch) {
+	for out != nil {
+		c.s.writeSegments(out)
 		c.mu.Lock()
-		if len(c.txq) == 0 {
-			c.txSpare, c.sending = out[:0], false
-			c.mu.Unlock()
-			return
-		}
-		out, c.txq = c.txq, out[:0]
+		next := c.txq
+		c.txq, c.sending = nil, next != nil
 		c.mu.Unlock()
+		c.s.putBatch(out)
+		out = next
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +33,7 @@ type Listener struct {
 	queued   atomic.Int32 // len(acceptq), readable without mu
 	halfOpen int
 	closed   bool
-	wake     chan struct{}
+	waiters  []chan struct{} // Accept calls blocked (pooled wake-up channels)
 	deadline deadline
 }
 
@@ -118,10 +119,8 @@ func (l *Listener) AcceptTCP() (*Conn, error) {
 			l.mu.Unlock()
 			return nil, l.opError(os.ErrDeadlineExceeded)
 		}
-		if l.wake == nil {
-			l.wake = make(chan struct{})
-		}
-		w, dl := l.wake, l.deadline.wait()
+		w, dl := getWaitChan(), l.deadline.wait()
+		l.waiters = append(l.waiters, w)
 		l.mu.Unlock()
 		select {
 		case <-w:
@@ -129,13 +128,28 @@ func (l *Listener) AcceptTCP() (*Conn, error) {
 		case <-l.s.done:
 		}
 		l.mu.Lock()
+		if i := slices.Index(l.waiters, w); i >= 0 {
+			l.waiters = slices.Delete(l.waiters, i, i+1)
+		}
+		putWaitChan(w)
 	}
-	c := l.acceptq[0]
-	l.acceptq[0] = nil
-	l.acceptq = l.acceptq[1:]
-	l.queued.Store(int32(len(l.acceptq)))
+	c := l.popLocked()
 	l.mu.Unlock()
 	return c, nil
+}
+
+// popLocked takes the first connection off the accept queue, which is not
+// empty. l.mu is held.
+func (l *Listener) popLocked() *Conn {
+	c := l.acceptq[0]
+	l.acceptq[0] = nil
+	if len(l.acceptq) == 1 {
+		l.acceptq = l.acceptq[:0] // keep the array for the next one
+	} else {
+		l.acceptq = l.acceptq[1:]
+	}
+	l.queued.Store(int32(len(l.acceptq)))
+	return c
 }
 
 // Close stops listening. Connections not yet accepted are reset, as Linux
@@ -182,10 +196,11 @@ func (l *Listener) opError(err error) error {
 }
 
 func (l *Listener) wakeLocked() {
-	if l.wake != nil {
-		close(l.wake)
-		l.wake = nil
+	for i, w := range l.waiters {
+		wakeOne(w)
+		l.waiters[i] = nil
 	}
+	l.waiters = l.waiters[:0]
 }
 
 // acceptQueueFull reports whether no room is left for another connection.

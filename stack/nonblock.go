@@ -81,11 +81,7 @@ func (l *Listener) TryAccept() (*Conn, error) {
 		}
 		return nil, ErrWouldBlock
 	}
-	c := l.acceptq[0]
-	l.acceptq[0] = nil
-	l.acceptq = l.acceptq[1:]
-	l.queued.Store(int32(len(l.acceptq)))
-	return c, nil
+	return l.popLocked(), nil
 }
 
 // TryRead is Read that never waits: it reads what has arrived, or returns

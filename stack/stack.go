@@ -128,12 +128,13 @@ type Stack struct {
 
 	timeWait timeWaits // connections in TIME-WAIT, in compact form
 
-	timers timerQueue
-	pool   sync.Pool    // *packetBuf
-	swap   link.Swapper // the link, if it can trade buffers instead of copying
-	ipID   atomic.Uint32
-	done   chan struct{}
-	wg     sync.WaitGroup
+	timers  timerQueue
+	pool    sync.Pool    // *packetBuf
+	batches sync.Pool    // *txBatch
+	swap    link.Swapper // the link, if it can trade buffers instead of copying
+	ipID    atomic.Uint32
+	done    chan struct{}
+	wg      sync.WaitGroup
 
 	cookies    *tcp.SynCookies          // the host's SYN cookie secret
 	challenges *tcp.ChallengeACKLimiter // challenge ACKs, host-wide
@@ -342,31 +343,47 @@ func (s *Stack) writePackets(pkts [][]byte) {
 	s.stats.ipSent.Add(uint64(n))
 }
 
+// A txBatch holds the segments a connection's engine emitted, to be
+// written with one WritePackets call. The stack pools them: a connection
+// holds one only while it has segments to send.
+type txBatch struct {
+	bufs []*packetBuf
+	pkts [][]byte // scratch for the write
+}
+
+func (s *Stack) getBatch() *txBatch {
+	if b, ok := s.batches.Get().(*txBatch); ok {
+		return b
+	}
+	return new(txBatch)
+}
+
+func (s *Stack) putBatch(b *txBatch) { s.batches.Put(b) }
+
 // writeSegments writes the packets of out with one WritePackets call (or
 // SwapWritePackets, whose buffers the packetBufs take in exchange), then
-// returns the packetBufs to the pool and clears out. It returns pkts, the
-// scratch it used, emptied.
-func (s *Stack) writeSegments(out []*packetBuf, pkts [][]byte) [][]byte {
-	pkts = pkts[:0]
-	for _, pb := range out {
+// returns the packetBufs to the pool and empties out.
+func (s *Stack) writeSegments(out *txBatch) {
+	pkts := out.pkts[:0]
+	for _, pb := range out.bufs {
 		pkts = append(pkts, pb.b)
 	}
 	var n int
 	if s.swap != nil {
 		n, _ = s.swap.SwapWritePackets(pkts)
-		for i, pb := range out {
+		for i, pb := range out.bufs {
 			pb.b = pkts[i]
 		}
 	} else {
 		n, _ = s.link.WritePackets(pkts)
 	}
 	s.stats.ipSent.Add(uint64(n))
-	for i, pb := range out {
+	for i, pb := range out.bufs {
 		s.putSegmentBuf(pb)
-		out[i] = nil
+		out.bufs[i] = nil
 		pkts[i] = nil
 	}
-	return pkts[:0]
+	out.bufs, out.pkts = out.bufs[:0], pkts[:0]
 }
 
 // encodeSegment writes seg from id.Local to id.Remote as a whole IPv4

@@ -26,9 +26,9 @@ var waitChans sync.Pool
 // waitFor registers the calling goroutine as waiting for kind and returns
 // the channel that wakes it; waited ends the wait. c.mu is held.
 func (c *Conn) waitFor(kind waitKind) chan struct{} {
-	ch, _ := waitChans.Get().(chan struct{})
-	if ch == nil {
-		ch = make(chan struct{}, 1)
+	ch := getWaitChan()
+	if c.waiters == nil {
+		c.waiters = c.waiter1[:0]
 	}
 	c.waiters = append(c.waiters, waiter{ch: ch, kind: kind})
 	return ch
@@ -48,11 +48,33 @@ func (c *Conn) waited(ch chan struct{}) {
 			break
 		}
 	}
+	putWaitChan(ch)
+}
+
+// getWaitChan returns an empty wake-up channel.
+func getWaitChan() chan struct{} {
+	if ch, ok := waitChans.Get().(chan struct{}); ok {
+		return ch
+	}
+	return make(chan struct{}, 1)
+}
+
+// putWaitChan empties a wake-up channel nobody will wake again, and pools
+// it.
+func putWaitChan(ch chan struct{}) {
 	select {
-	case <-ch: // woken, or woken while it gave up for another reason
+	case <-ch: // woken, or woken while its waiter gave up for another reason
 	default:
 	}
 	waitChans.Put(ch)
+}
+
+// wakeOne wakes the waiter on ch, if it has not been woken already.
+func wakeOne(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 // wakeLocked wakes the waiters whose call can now proceed: a blocked
@@ -74,10 +96,7 @@ func (c *Conn) wakeLocked() {
 			keep = append(keep, w)
 			continue
 		}
-		select {
-		case w.ch <- struct{}{}:
-		default:
-		}
+		wakeOne(w.ch)
 	}
 	clear(c.waiters[len(keep):])
 	c.waiters = keep
