@@ -157,7 +157,7 @@ func (l *linuxTarget) setUp(sysctls []Sysctl) error {
 		return fmt.Errorf("conform: ip -n %s -batch (%q): %v: %s", l.ns, batch, err, bytes.TrimSpace(out))
 	}
 	if rmemMax, err := os.ReadFile("/proc/sys/net/core/rmem_max"); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(rmemMax))); err == nil && n > 1<<22+1<<21 {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(rmemMax))); err == nil && n >= 1<<23 {
 			l.logf("linux: net.core.rmem_max is %d, so the kernel's window scale is above 7", n)
 		}
 	}

@@ -39,8 +39,8 @@ func (s Sysctl) String() string { return fmt.Sprintf("%s = %s", s.Name, s.Value)
 //
 // One input is outside the namespace's reach: the window scale the kernel
 // offers is ilog2(max(tcp_rmem[2], net.core.rmem_max)) - 15, and
-// net.core.rmem_max is global. With rmem_max at most 6291456 (Linux's
-// default is 212992) it is 7; the target logs a note when it is not.
+// net.core.rmem_max is global. With rmem_max below 8 MiB (Linux's default
+// is 212992) it is 7; the target logs a note when it is not.
 //
 // Nor is the congestion control a sysctl here: a namespace other than the
 // host's may only choose among net.ipv4.tcp_allowed_congestion_control,
