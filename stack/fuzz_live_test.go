@@ -141,11 +141,11 @@ type liveConn struct {
 	eof         bool
 	cRead       []byte // what the client's application read
 
-	peerTS, ourTS   uint32    // the latest TSvals of the client and of the server
-	una, rcvNxt     tcp.Value // the last SND.UNA and RCV.NXT seen
-	iss, irs        tcp.Value
-	dead            bool // CLOSED: nothing more to check
-	sawFin, sentFin bool
+	peerTS, ourTS uint32    // the latest TSvals of the client and of the server
+	una, rcvNxt   tcp.Value // the last SND.UNA and RCV.NXT seen
+	iss, irs      tcp.Value
+	dead          bool // CLOSED: nothing more to check
+	sentFin       bool
 }
 
 type synack struct {
@@ -330,13 +330,12 @@ func (lf *liveFixture) appRead(lc *liveConn) {
 	if lc.dead || lc.closed {
 		return
 	}
-	lf.readInto(lc)
-}
-
-func (lf *liveFixture) readInto(lc *liveConn) {
 	var buf [4096]byte
 	for {
 		n, err := lc.s.TryRead(buf[:])
+		if n > 0 && lc.eof {
+			lf.t.Fatalf("%v: the application read %d bytes after EOF", lc.id.Remote, n)
+		}
 		lf.checkRead(lc, buf[:n])
 		lc.read = append(lc.read, buf[:n]...)
 		if err == io.EOF {
