@@ -396,18 +396,18 @@ func (c *Conn) Close(now time.Time) error {
 // Abort resets the connection (the ABORT call of RFC 9293 §3.10.5): in a
 // synchronized state, or SYN_RCVD, a RST goes to the peer, and the
 // connection is CLOSED at once. Data not yet sent is discarded.
-func (c *Conn) Abort(now time.Time) { c.abort(now, true) }
+func (c *Conn) Abort(now time.Time) { c.abort(now, nil) }
 
-// abort is Abort, whose reset is an active one (see activeReset) if active
-// is set, and otherwise the bare <SEQ=SND.MAX><CTL=RST> with which Linux
-// answers a segment that it resets the connection for.
-func (c *Conn) abort(now time.Time, active bool) {
+// abort is Abort, whose reset is an active one (see activeReset) if reply
+// is nil, and otherwise reply: the reset with which Linux answers a
+// segment that it resets the connection for.
+func (c *Conn) abort(now time.Time, reply *Segment) {
 	switch c.state {
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
-		if active {
+		if reply == nil {
 			c.activeReset(now)
 		} else {
-			c.transmit(c.scratch(Segment{Seq: c.sndMax, Flags: wire.FlagRST}), now)
+			c.transmit(c.scratch(*reply), now)
 		}
 	}
 	c.readClosed = true

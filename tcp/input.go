@@ -284,15 +284,15 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 		// sent its FIN, so text cannot arrive; ignore it.
 		return
 	}
-	c.receiveText(seg.Seq, data, fin, now)
+	c.receiveText(seg.Seq, seg.Ack, data, fin, now)
 }
 
 // receiveText is the seventh and eighth steps of RFC 9293 §3.10.7.4 for an
 // acceptable segment in ESTABLISHED, FIN_WAIT_1 or FIN_WAIT_2: its text and
 // its FIN. Text that arrives out of order is kept in the receive buffer at
 // its place and reported in SACK blocks; a duplicate is reported as a
-// D-SACK (RFC 2883).
-func (c *Conn) receiveText(seq Value, data []byte, fin bool, now time.Time) {
+// D-SACK (RFC 2883). ack is the segment's acknowledgment number.
+func (c *Conn) receiveText(seq, ack Value, data []byte, fin bool, now time.Time) {
 	if len(data) == 0 && !fin {
 		// A bare ACK: nothing to receive. (Its SEG.SEQ may lie beyond
 		// RCV.NXT when data before it was lost; that is no reason to
@@ -330,8 +330,10 @@ func (c *Conn) receiveText(seq Value, data []byte, fin bool, now time.Time) {
 	if len(data) > 0 && c.readClosed {
 		// The application has closed: nobody will read this. Reset to
 		// show that data was lost (RFC 1122 §4.2.2.13), answering the
-		// segment as Linux does (tcp_v4_send_reset: no ACK, no options).
-		c.abort(now, false)
+		// segment as Linux does (tcp_reset, then tcp_v4_send_reset:
+		// <SEQ=SEG.ACK><CTL=RST>, no options), which is SND.NXT only if
+		// the segment acknowledges everything, our FIN included.
+		c.abort(now, &Segment{Seq: ack, Flags: wire.FlagRST})
 		return
 	}
 	end := seq.Add(uint32(len(data)))
