@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -32,12 +33,12 @@ listener, the accept queue and its backlog), then its counters: the
 stack's, each listener's, the device's and the process's. Counters still
 zero are left out unless -a is given.
 
-seqack serve answers on a Unix socket, /run/seqack/DEVICE.sock (or under
-%s when /run is not writable) unless its --control flag says otherwise;
-stat finds it by --tun or --control, from any network namespace.
+seqack serve answers on a Unix socket, /run/seqack/DEVICE.sock (or
+%s when /run is not writable) unless its --control flag says
+otherwise; stat finds it by --tun or --control, from any network namespace.
 
 Flags:
-`, os.TempDir())
+`, filepath.Join(os.TempDir(), "seqack", "DEVICE.sock"))
 		fs.PrintDefaults()
 	}
 	pos, err := parseArgs(fs, args)
