@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -266,5 +267,29 @@ func TestFlattenCounters(t *testing.T) {
 	}
 	if got := flattenCounters(&v); !slices.Equal(got, want) {
 		t.Errorf("through a pointer: %v", got)
+	}
+}
+
+// TestStatByTun: stat --tun finds the socket serve makes by default for
+// the device.
+func TestStatByTun(t *testing.T) {
+	tun := fmt.Sprintf("sqktest%d", os.Getpid())
+	path := defaultControlPath(tun)
+	cs, err := listenControl(path, func() *snapshot {
+		return &snapshot{Time: time.Now(), Conns: []snapConn{{State: "ESTABLISHED", Local: "10.7.0.2:80", Remote: "10.7.0.1:40000", RecvQ: 3}}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if !slices.Contains(controlCandidates(tun), path) {
+		t.Fatalf("serve's default %s is not among stat's candidates %v", path, controlCandidates(tun))
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"stat", "--tun", tun}, &out, &errOut); code != 0 {
+		t.Fatalf("seqack stat --tun %s: exit %d: %s", tun, code, errOut.String())
+	}
+	if rows := parseTable(t, out.String()); len(rows) != 1 || rows[0] != (row{"ESTABLISHED", 3, 0, "10.7.0.2:80", "10.7.0.1:40000"}) {
+		t.Errorf("table %+v:\n%s", rows, out.String())
 	}
 }
