@@ -71,7 +71,7 @@ type socket struct {
 	connectReported bool // a completed non-blocking connect was reported by connect
 	established     bool // the connection was established once
 	errTaken        bool // the connection's error has been reported once, as Linux reports sk_err
-	shutRd          bool // shutdown(SHUT_RD): reads return 0
+	shutRd          bool // shutdown(SHUT_RD): reads return what was received, then 0 rather than block
 
 	noDelay        int // -1: not set
 	rcvBuf, sndBuf int // 0: not set
@@ -278,7 +278,7 @@ func (s *Seqack) call(c Call) (func() (Result, bool), time.Duration) {
 	case OpBind:
 		return s.bind(sk, c)
 	case OpListen:
-		return s.listen(sk)
+		return s.listen(sk, c.Backlog)
 	case OpAccept:
 		return s.accept(sk)
 	case OpConnect:
@@ -323,21 +323,31 @@ func (s *Seqack) bind(sk *socket, c Call) (func() (Result, bool), time.Duration)
 	return result(Result{})
 }
 
-func (s *Seqack) listen(sk *socket) (func() (Result, bool), time.Duration) {
+func (s *Seqack) listen(sk *socket, backlog int) (func() (Result, bool), time.Duration) {
+	// Linux caps the backlog at net.core.somaxconn (4096), takes a
+	// negative one as 0, and queues up to backlog+1 connections
+	// (sk_acceptq_is_full tests ">"): seqack's bound is what it queues.
+	queue := min(max(backlog, 0), 4096) + 1
 	switch {
 	case sk.c != nil:
 		return fails(syscall.EINVAL)
 	case sk.l != nil:
-		return result(Result{}) // listen again: Linux changes the backlog
+		// listen again: Linux changes the backlog.
+		if err := sk.l.SetBacklog(queue); err != nil {
+			return result(errResult(err))
+		}
+		return result(Result{})
 	}
-	// The backlog is the stack's (Config.ListenBacklog): seqack has no
-	// per-listener one yet.
 	port := uint16(0)
 	if sk.bound {
 		port = sk.port
 	}
 	l, err := s.st.ListenTCP("tcp4", netip.AddrPortFrom(LocalAddr, port).String())
 	if err != nil {
+		return result(errResult(err))
+	}
+	if err := l.SetBacklog(queue); err != nil {
+		l.Close()
 		return result(errResult(err))
 	}
 	sk.l = l
@@ -506,6 +516,11 @@ func (s *Seqack) read(sk *socket, n int) (func() (Result, bool), time.Duration) 
 	buf := make([]byte, n)
 	return func() (Result, bool) {
 		if sk.shutRd {
+			// Linux's tcp_recvmsg still hands over what was received;
+			// only when nothing is left does it return 0, not block.
+			if m, _ := sk.c.TryRead(buf); m > 0 {
+				return Result{Ret: m}, true
+			}
 			return Result{}, true
 		}
 		switch sk.c.State() {

@@ -194,7 +194,7 @@ func (l *Listener) syn(id tcp.ID, seg *tcp.Segment) {
 		l.stats.synDropped.Add(1)
 		l.stats.drops.Add(1)
 		return
-	case len(l.acceptq) >= s.cfg.ListenBacklog:
+	case len(l.acceptq) >= l.Backlog():
 		l.mu.Unlock()
 		l.overflow()
 		return
@@ -297,7 +297,7 @@ func (l *Listener) cookieACK(id tcp.ID, seg *tcp.Segment) bool {
 		l.mu.Unlock()
 		return false
 	}
-	if len(l.acceptq) >= s.cfg.ListenBacklog {
+	if len(l.acceptq) >= l.Backlog() {
 		// No room: drop the ACK, and let the client's next segment
 		// bring the cookie again (tcp_v4_syn_recv_sock's exit_overflow;
 		// a cookie ACK is never reset for it).

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -17,7 +18,8 @@ import (
 //
 // A SYN to its port creates a connection in SYN_RCVD; at most
 // Config.SynBacklog of those wait for the handshake to finish, and at most
-// Config.ListenBacklog finished ones wait for Accept. Beyond the first
+// its backlog (Config.ListenBacklog, or what SetBacklog set) finished ones
+// wait for Accept. Beyond the first
 // limit, SYNs are answered with SYN cookies (Config.SynCookies); beyond
 // the second, SYNs and handshake ACKs are dropped (and counted), as Linux
 // does. A half-open connection holds no buffer memory.
@@ -31,6 +33,7 @@ type Listener struct {
 	mu       sync.Mutex
 	acceptq  []*Conn
 	queued   atomic.Int32 // len(acceptq), readable without mu
+	backlog  atomic.Int32 // bound of acceptq
 	halfOpen int
 	closed   bool
 	waiters  []chan struct{} // Accept calls blocked (pooled wake-up channels)
@@ -78,6 +81,7 @@ func (s *Stack) ListenTCP(network, address string) (*Listener, error) {
 			Err: os.NewSyscallError("bind", errAddrInUse)}
 	}
 	l := &Listener{s: s, addr: ap}
+	l.backlog.Store(int32(s.cfg.ListenBacklog))
 	s.listeners[ap] = l
 	if s.sink != nil {
 		s.sink.Emit(&trace.Event{Time: s.now(), Kind: trace.StateChanged, Local: ap,
@@ -206,7 +210,21 @@ func (l *Listener) wakeLocked() {
 // acceptQueueFull reports whether no room is left for another connection.
 // It takes no lock, so a Conn may ask while holding its own.
 func (l *Listener) acceptQueueFull() bool {
-	return int(l.queued.Load()) >= l.s.cfg.ListenBacklog
+	return int(l.queued.Load()) >= l.Backlog()
+}
+
+// Backlog returns the bound of the listener's accept queue.
+func (l *Listener) Backlog() int { return int(l.backlog.Load()) }
+
+// SetBacklog sets the bound of the listener's accept queue, as calling
+// listen(2) again on a listening socket does. Connections already queued
+// stay queued; new handshakes wait for room. n must be positive.
+func (l *Listener) SetBacklog(n int) error {
+	if n <= 0 || n > 1<<20 {
+		return l.opError(fmt.Errorf("backlog %d: it must be between 1 and %d", n, 1<<20))
+	}
+	l.backlog.Store(int32(n))
+	return nil
 }
 
 // enqueue moves a connection that finished its handshake from the

@@ -11,7 +11,7 @@ type ListenerInfo struct {
 
 	// AcceptQueue is the connections that finished their handshake and
 	// wait for Accept (ss's Recv-Q for a listener); Backlog is its bound
-	// (Config.ListenBacklog, ss's Send-Q).
+	// (Config.ListenBacklog or Listener.SetBacklog, ss's Send-Q).
 	AcceptQueue, Backlog int
 	// HalfOpen is the connections still in SYN_RCVD; SynBacklog is their
 	// bound (Config.SynBacklog).
@@ -42,7 +42,7 @@ func (l *Listener) info() ListenerInfo {
 	return ListenerInfo{
 		Addr:        l.addr,
 		AcceptQueue: int(st.AcceptQueue),
-		Backlog:     l.s.cfg.ListenBacklog,
+		Backlog:     l.Backlog(),
 		HalfOpen:    int(st.HalfOpen),
 		SynBacklog:  l.s.cfg.SynBacklog,
 		Stats:       st,

@@ -609,3 +609,27 @@ func TestSynCookieModeText(t *testing.T) {
 		}
 	}
 }
+
+// SetBacklog bounds one listener's accept queue, as listen(2)'s backlog
+// does, whatever Config.ListenBacklog says; it rejects a bound below one.
+func TestListenerSetBacklog(t *testing.T) {
+	s, p := newRawPeer(t, Config{ListenBacklog: 128})
+	ln, _ := s.ListenTCP("tcp", ":80")
+	if err := ln.SetBacklog(0); err == nil {
+		t.Error("SetBacklog(0) succeeded")
+	}
+	if err := ln.SetBacklog(1); err != nil {
+		t.Fatal(err)
+	}
+	if ln.Backlog() != 1 || s.Listeners()[0].Backlog != 1 {
+		t.Fatalf("Backlog %d, Listeners %+v; want 1", ln.Backlog(), s.Listeners())
+	}
+	a := p.handshake(40000, 1000, nil)
+	p.send(tcpPacket(serverAddr, 40000, 80, 1001, a.Seq()+1, wire.FlagACK, nil, nil))
+	waitFor(t, "A queued", func() bool { return ln.Stats().AcceptQueue == 1 })
+	p.send(tcpPacket(serverAddr, 40002, 80, 3000, 0, wire.FlagSYN, nil, nil))
+	p.expectNothing()
+	if ls := ln.Stats(); ls.ListenOverflows != 1 {
+		t.Fatalf("%+v; want the second SYN dropped as an overflow", ls)
+	}
+}
