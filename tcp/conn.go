@@ -141,6 +141,7 @@ type Conn struct {
 	probes     int            // zero-window probes sent since the peer last sent an ACK
 	timeWaitAt instant        // 2×MSL (RFC 9293 §3.4.2)
 	tw         *TimeWaitEntry // answers in TIME-WAIT (timeWait)
+	releaseAt  instant        // empty buffers go back to the pool (drained)
 	finWait2At instant        // orphaned FIN_WAIT_2 limit
 	retries    int            // consecutive expiries without progress
 	synTimeout bool           // our SYN or SYN-ACK had to be retransmitted
@@ -297,7 +298,9 @@ func (c *Conn) Write(p []byte, now time.Time) (int, error) {
 func (c *Conn) Read(p []byte, now time.Time) (int, error) {
 	if c.rcvBuf.Len() > 0 {
 		n := c.rcvBuf.Read(p)
-		c.releaseReceiveBuffer()
+		if c.rcvBuf.Len() == 0 {
+			c.drained(now)
+		}
 		// RFC 9293 §3.8.6.2.2 / RFC 1122 §4.2.3.3: tell the peer about the
 		// space we freed once it is worth a segment (receiver-side SWS
 		// avoidance), and at once when the window had closed.
@@ -434,34 +437,46 @@ func (c *Conn) activeReset(now time.Time) {
 // discardSendBuffer drops data that will never be sent now.
 func (c *Conn) discardSendBuffer() {
 	c.sendBuf.Discard(c.sendBuf.Len())
-	c.releaseSendBuffer()
 }
 
-// releaseSendBuffer gives back the send buffer's memory, and the SACK
-// scoreboard's, once everything queued has been acknowledged (or
-// discarded): a connection with nothing to send holds neither. Data
-// written later takes memory again.
-func (c *Conn) releaseSendBuffer() {
-	if c.sendBuf.Len() > 0 {
+// bufferIdle is how long a buffer stays empty before its memory goes back
+// to the pool: long enough that a connection busy sending or receiving
+// keeps its buffers from one drain to the next, rather than give them back
+// and take them again (and grow them again) each time; short enough that
+// an idle connection soon holds none.
+const bufferIdle = time.Second
+
+// drained notes that a buffer has just emptied: its memory goes back
+// bufferIdle later if it is still empty then (releaseBuffers), or at once
+// if the connection is over.
+func (c *Conn) drained(now time.Time) {
+	if c.state == Closed {
+		c.releaseBuffers()
 		return
 	}
-	c.sendBuf.Release()
-	// The last segment sent may still point into the memory released.
-	c.txSeg.Payload, c.txSeg.PayloadWrap = nil, nil
-	if len(c.sb.ranges) == 0 {
-		c.sb.ranges = nil
-	}
+	c.releaseAt = c.at(now).Add(bufferIdle)
 }
 
-// releaseReceiveBuffer gives back the receive buffer's memory, and the
-// reassembly list's, once the application has read everything and no
-// out-of-order data is held: an idle connection holds neither.
-func (c *Conn) releaseReceiveBuffer() {
-	if c.rcvBuf.Len() > 0 || !c.ooo.empty() {
-		return
+// releaseBuffers gives back the memory of the buffers that hold nothing:
+// the send buffer, and the SACK scoreboard, once everything queued has
+// been acknowledged (or discarded); the receive buffer, and the
+// reassembly list, once the application has read everything and no
+// out-of-order data is held. An idle connection holds none of them; data
+// written or arriving later takes memory again.
+func (c *Conn) releaseBuffers() {
+	c.releaseAt = 0
+	if c.sendBuf.Len() == 0 {
+		c.sendBuf.Release()
+		// The last segment sent may still point into the memory released.
+		c.txSeg.Payload, c.txSeg.PayloadWrap = nil, nil
+		if len(c.sb.ranges) == 0 {
+			c.sb.ranges = nil
+		}
 	}
-	c.rcvBuf.Release()
-	c.ooo.ranges = nil
+	if c.rcvBuf.Len() == 0 && c.ooo.empty() {
+		c.rcvBuf.Release()
+		c.ooo.ranges = nil
+	}
 }
 
 // fail ends the connection with err.
@@ -485,8 +500,10 @@ func (c *Conn) setState(s State, now time.Time) {
 	switch s {
 	case Closed, Listen:
 		c.stopTimers()
+		c.releaseBuffers()
 	case TimeWait:
 		c.stopTimers()
+		c.releaseBuffers()
 		c.timeWaitAt = c.at(now).Add(2 * c.cfg.MSL)
 	case Established:
 		c.lastRecvAt = c.at(now)
@@ -512,6 +529,7 @@ func (c *Conn) stopTimers() {
 	c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At = 0, 0, 0, 0
 	c.delackAt = 0
 	c.tlpAt = 0
+	c.releaseAt = 0
 	c.rttTiming = false
 }
 

@@ -543,7 +543,9 @@ func (c *Conn) dataAcked(seg *Segment, acked, pipe uint32, now time.Time) {
 		n := min(int(c.sndUna.Sub(c.bufSeq)), c.sendBuf.Len())
 		c.sendBuf.Discard(n)
 		c.bufSeq = c.bufSeq.Add(uint32(n))
-		c.releaseSendBuffer()
+		if c.sendBuf.Len() == 0 {
+			c.drained(now)
+		}
 	}
 	var rtt time.Duration
 	switch {

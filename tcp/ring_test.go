@@ -3,6 +3,8 @@ package tcp
 import (
 	"bytes"
 	"testing"
+	"time"
+	"unsafe"
 )
 
 // ringBytes returns n bytes of a pattern that starts at from, so that
@@ -156,8 +158,11 @@ func TestRingResize(t *testing.T) {
 }
 
 // A connection that has exchanged data and fallen idle holds no buffer
-// memory: the send buffer goes when the peer acknowledges the last byte,
-// the receive buffer when the application reads it.
+// memory: a buffer that has drained — the send buffer when the peer has
+// acknowledged the last byte, the receive buffer when the application has
+// read it — gives its memory back once it has stayed empty for
+// bufferIdle. A busy connection keeps its buffers from one drain to the
+// next, rather than give them back and take them again each time.
 func TestIdleConnectionReleasesBuffers(t *testing.T) {
 	h := newActive(t, nil)
 	h.establish()
@@ -166,21 +171,20 @@ func TestIdleConnectionReleasesBuffers(t *testing.T) {
 	if h.c.sendBuf.Allocated() == 0 {
 		t.Fatal("unacknowledged data holds no send buffer")
 	}
+	sendMem := unsafe.SliceData(h.c.sendBuf.buf)
 	h.send(psh(5001, 1008, "response"))
 	h.expect(ack(1008, 5009))
-	if n := h.c.sendBuf.Allocated(); n != 0 {
-		t.Errorf("send buffer holds %d bytes once everything is acknowledged", n)
-	}
 	if h.c.rcvBuf.Allocated() == 0 {
 		t.Fatal("unread data holds no receive buffer")
 	}
 	if got := string(h.read()); got != "response" {
 		t.Fatalf("read %q", got)
 	}
-	if n := h.c.rcvBuf.Allocated(); n != 0 {
-		t.Errorf("receive buffer holds %d bytes once everything is read", n)
-	}
-	// And the next exchange works as the first did.
+	rcvMem := unsafe.SliceData(h.c.rcvBuf.buf)
+
+	// Busy: the next exchange comes before bufferIdle, and uses the same
+	// memory.
+	h.advance(bufferIdle - time.Millisecond)
 	h.write([]byte("again"))
 	h.expect(psh(1008, 5009, "again"))
 	h.send(psh(5009, 1013, "fine"))
@@ -188,10 +192,37 @@ func TestIdleConnectionReleasesBuffers(t *testing.T) {
 	if got := string(h.read()); got != "fine" {
 		t.Fatalf("read %q", got)
 	}
+	if unsafe.SliceData(h.c.sendBuf.buf) != sendMem || unsafe.SliceData(h.c.rcvBuf.buf) != rcvMem {
+		t.Error("a busy connection gave its buffers back between two exchanges")
+	}
+
+	// Idle: after bufferIdle, both are gone.
+	h.advance(bufferIdle - time.Millisecond)
+	if h.c.BufferMemory() == 0 {
+		t.Fatal("buffers gone before bufferIdle")
+	}
+	h.advance(time.Millisecond)
+	if n := h.c.BufferMemory(); n != 0 {
+		t.Errorf("an idle connection holds %d bytes of buffers", n)
+	}
+	h.expectNone()
+	h.expectNoTimer()
+	if dl := h.c.Deadline(); !dl.IsZero() {
+		t.Errorf("a timer is left at +%v", dl.Sub(h.now))
+	}
+
+	// And the next exchange works as the first did.
+	h.write([]byte("later"))
+	h.expect(psh(1013, 5013, "later"))
+	h.send(psh(5013, 1018, "ok"))
+	h.expect(ack(1018, 5015))
+	if got := string(h.read()); got != "ok" {
+		t.Fatalf("read %q", got)
+	}
 }
 
 // Out-of-order data keeps the receive buffer even when everything in
-// order has been read.
+// order has been read and the buffer has been idle for long.
 func TestReceiveBufferKeptForOutOfOrderData(t *testing.T) {
 	h := newActive(t, nil)
 	h.establish()
@@ -200,6 +231,7 @@ func TestReceiveBufferKeptForOutOfOrderData(t *testing.T) {
 	if got := string(h.read()); got != "first" {
 		t.Fatalf("read %q", got)
 	}
+	h.advance(2 * bufferIdle)
 	if h.c.rcvBuf.Allocated() == 0 {
 		t.Fatal("receive buffer released while out-of-order data is held")
 	}
@@ -207,7 +239,31 @@ func TestReceiveBufferKeptForOutOfOrderData(t *testing.T) {
 	if got := string(h.read()); got != "secndthird" {
 		t.Fatalf("read %q after the gap was filled", got)
 	}
+	h.advance(bufferIdle)
 	if h.c.rcvBuf.Allocated() != 0 {
 		t.Error("receive buffer kept after everything was read")
+	}
+}
+
+// A connection that ends gives its empty buffers back at once; data the
+// application has not read stays readable.
+func TestClosedConnectionReleasesBuffers(t *testing.T) {
+	h := newActive(t, nil)
+	h.establish()
+	h.write([]byte("bye"))
+	h.expect(psh(1001, 5001, "bye"))
+	h.send(psh(5001, 1004, "unread"))
+	h.expect(ack(1004, 5007))
+	h.send(rst(5007))
+	h.state(Closed)
+	if h.c.sendBuf.Allocated() != 0 {
+		t.Error("a reset connection keeps its send buffer")
+	}
+	buf := make([]byte, 10)
+	if n, err := h.c.Read(buf, h.now); string(buf[:n]) != "unread" || err != nil {
+		t.Fatalf("Read after the reset = %q, %v; want the unread data", buf[:n], err)
+	}
+	if n := h.c.BufferMemory(); n != 0 {
+		t.Errorf("a closed connection holds %d bytes of buffers once read", n)
 	}
 }

@@ -9,14 +9,21 @@ import (
 
 // Deadline returns when the connection next needs HandleTimer, or the zero
 // time if no timer is running.
-func (c *Conn) Deadline() time.Time {
+func (c *Conn) Deadline() time.Time { return c.timeOf(c.deadline(true)) }
+
+// deadline returns the earliest of the protocol's timers and, with
+// housekeeping, of the release of idle buffers (drained).
+func (c *Conn) deadline(housekeeping bool) instant {
 	var d instant
 	for _, t := range [...]instant{c.rtoAt, c.persistAt, c.timeWaitAt, c.finWait2At, c.delackAt, c.keepAliveAt(), c.tlpAt} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
 	}
-	return c.timeOf(d)
+	if t := c.releaseAt; housekeeping && !t.IsZero() && (d.IsZero() || t.Before(d)) {
+		d = t
+	}
+	return d
 }
 
 // HandleTimer runs every timer that is due at now.
@@ -26,6 +33,10 @@ func (c *Conn) HandleTimer(now time.Time) {
 			c.endTimeWait()
 		}
 		return
+	}
+	if due(c.releaseAt, c.at(now)) {
+		// Housekeeping, not protocol: no event.
+		c.releaseBuffers()
 	}
 	if due(c.finWait2At, c.at(now)) {
 		c.timerFired("fin-wait-2", now)

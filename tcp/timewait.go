@@ -75,7 +75,7 @@ func (c *Conn) CompactTimeWait() *TimeWaitEntry {
 	c.tw = nil
 	c.state = Closed
 	c.stopTimers()
-	c.releaseSendBuffer()
+	c.releaseBuffers()
 	return tw
 }
 
@@ -120,6 +120,7 @@ func (c *Conn) endTimeWait() {
 	c.tw = nil
 	c.state = Closed
 	c.stopTimers()
+	c.releaseBuffers()
 }
 
 // ID returns the connection's endpoints.
