@@ -135,8 +135,9 @@ func (h *idleHosts) open(tb testing.TB, n, workers int) (clients, servers []*Con
 			tb.Fatalf("client read %d: %v", i, err)
 		}
 	}
-	// Let the delayed ACKs (40 ms) go out: then nothing is in flight.
-	time.Sleep(100 * time.Millisecond)
+	// Let the delayed ACKs (40 ms) go out, and the drained buffers stay
+	// idle long enough to be given back (a second).
+	time.Sleep(1200 * time.Millisecond)
 	return clients, servers
 }
 
