@@ -137,7 +137,16 @@ func (h *idleHosts) open(tb testing.TB, n, workers int) (clients, servers []*Con
 	}
 	// Let the delayed ACKs (40 ms) go out, and the drained buffers stay
 	// idle long enough to be given back (a second).
-	time.Sleep(1200 * time.Millisecond)
+	for deadline := time.Now().Add(time.Minute); ; {
+		time.Sleep(100 * time.Millisecond)
+		mem := h.client.BufferMemory() + h.server.BufferMemory()
+		if mem == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("idle connections still hold %d bytes of buffers after a minute", mem)
+		}
+	}
 	return clients, servers
 }
 
