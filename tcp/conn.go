@@ -120,7 +120,8 @@ type Conn struct {
 	lastDataAt instant // when data last arrived
 
 	// Application settings.
-	noDelay                    bool // Nagle off
+	noDelay                    bool  // Nagle off
+	sndSml                     Value // end of the last short segment of new data sent (Minshall's Nagle, Linux's snd_sml)
 	kaIdle, kaInterval         time.Duration
 	kaCount, kaProbes          int
 	lastRecvAt                 instant // any segment from the peer, for keep-alive
@@ -253,6 +254,7 @@ func (c *Conn) initSequence(iss Value) {
 	c.sndUna = c.iss
 	c.sndNxt = c.iss
 	c.sndMax = c.iss
+	c.sndSml = c.iss
 	c.bufSeq = c.iss + 1
 	c.recoveryPoint = c.iss
 	c.highRxt, c.lostEnd = c.iss, c.iss

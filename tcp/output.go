@@ -112,10 +112,13 @@ func (c *Conn) sendData(now time.Time) {
 		if n > room && pipe > 0 {
 			return // the congestion window is full
 		}
-		// Nagle (RFC 896, RFC 1122 §4.2.3.4): with it on, a segment
-		// shorter than the MSS waits while data is unacknowledged, unless
-		// the application has closed (the FIN pushes it, as in Linux).
-		if !c.noDelay && n < mss && n == avail && !c.finQueued && c.sndUna != c.sndMax {
+		// Nagle (RFC 896, RFC 1122 §4.2.3.4) in Minshall's variant, as
+		// Linux's tcp_nagle_check: with it on, a segment shorter than the
+		// MSS waits while an earlier short segment is unacknowledged,
+		// unless the application has closed (the FIN pushes it, as in
+		// Linux). The short tail of a long write goes with the rest,
+		// rather than a round trip later.
+		if !c.noDelay && n < mss && n == avail && !c.finQueued && c.smallInFlight() {
 			return
 		}
 		fin := finToSend && n == avail
@@ -149,6 +152,9 @@ func (c *Conn) sendAt(seq Value, n int, finOK bool, now time.Time) uint32 {
 		seg.Flags |= wire.FlagFIN
 	}
 	seg.Retransmit = seq.LessThan(c.sndMax)
+	if !seg.Retransmit && n > 0 && n < c.sendMSS-c.sackSpace() {
+		c.sndSml = seq.Add(uint32(n))
+	}
 	c.transmit(seg, now)
 	end := seq.Add(seg.Len())
 	if end.GreaterThan(c.sndNxt) {
@@ -169,6 +175,13 @@ func (c *Conn) sendAt(seq Value, n int, finOK bool, now time.Time) uint32 {
 	c.persistAt = 0
 	c.lastSendAt = c.at(now)
 	return seg.Len()
+}
+
+// smallInFlight reports whether a segment shorter than the MSS is sent
+// and unacknowledged: SND.UNA < end of it =< SND.MAX (the second test
+// keeps a mark left far behind by a long idle stretch from passing).
+func (c *Conn) smallInFlight() bool {
+	return c.sndSml.GreaterThan(c.sndUna) && c.sndSml.LessThanEq(c.sndMax)
 }
 
 // startRTT times the segment that ends at end (RFC 6298 §3: one at a

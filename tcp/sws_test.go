@@ -14,13 +14,13 @@ import (
 )
 
 // With Nagle on (SetNoDelay(false)), a segment shorter than the MSS waits
-// while earlier data is unacknowledged (RFC 1122 §4.2.3.4: "If there is
-// unacknowledged data ..., the sending TCP buffers all user data ...
-// until the outstanding data has been acknowledged or until the TCP can
-// send a full-sized segment"). The first small write goes at once; the
-// next ones are held and leave together at the ACK. A full segment is
-// never held; its short tail is. Turning Nagle off sends what is held;
-// closing pushes it out with the FIN.
+// while an earlier short segment is unacknowledged: RFC 1122 §4.2.3.4 in
+// Minshall's variant, as Linux has it (tcp_nagle_check). The first small
+// write goes at once; the next ones are held and leave together at the
+// ACK. A full segment is never held, nor the short tail after it when no
+// short segment is out; a short write after that tail waits for the
+// tail's ACK, not the full segment's. Turning Nagle off sends what is
+// held; closing pushes it out with the FIN.
 func TestNagleHoldsSmallSegmentUntilACK(t *testing.T) {
 	h := newActive(t, nil)
 	h.establish()
@@ -34,28 +34,33 @@ func TestNagleHoldsSmallSegmentUntilACK(t *testing.T) {
 	h.expectNone()
 	h.send(ack(5001, 1002))
 	h.expect(psh(1002, 5001, "bc"))
+	h.send(ack(5001, 1004))
 
-	// A full-sized segment goes; the 10 bytes after it wait.
+	// A full-sized segment goes, and the 10 bytes after it with it: no
+	// short segment is unacknowledged. A short write now waits for the
+	// ACK of those 10 bytes; the full segment's ACK does not free it.
 	big := pattern(segSize + 10)
 	h.write(big)
-	h.expect(ack(1004, 5001).data(big[:segSize]))
-	h.send(ack(5001, 1004))
-	h.expectNone() // the full segment is still unacknowledged
+	h.expect(ack(1004, 5001).data(big[:segSize]), psh(1004+segSize, 5001, "").data(big[segSize:]))
+	h.write([]byte("w"))
+	h.expectNone()
 	h.send(ack(5001, 1004+segSize))
-	h.expect(psh(1004+segSize, 5001, "").data(big[segSize:]))
+	h.expectNone() // the 10-byte tail is still unacknowledged
+	h.send(ack(5001, 1014+segSize))
+	h.expect(psh(1014+segSize, 5001, "w"))
 
 	// SetNoDelay(true) lets a held segment go at once.
 	h.write([]byte("x"))
 	h.expectNone()
 	h.c.SetNoDelay(true, h.now)
-	h.expect(psh(2474, 5001, "x"))
+	h.expect(psh(2475, 5001, "x"))
 
 	// And the FIN pushes one out, Nagle or not (as Linux's tcp_send_fin).
 	h.c.SetNoDelay(false, h.now)
 	h.write([]byte("y"))
 	h.expectNone()
 	h.closeWrite()
-	h.expect(fin(2475, 5001).with(wire.FlagPSH).text("y"))
+	h.expect(fin(2476, 5001).with(wire.FlagPSH).text("y"))
 }
 
 // With the default (Nagle off, as Go's net.TCPConn has it), every write
