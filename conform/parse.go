@@ -610,10 +610,66 @@ func (p *parser) option() (Option, error) {
 		}
 		return o, nil
 	}
-	if w == "" {
-		return Option{}, p.errorf("expected an option (mss, sackOK, sack, TS, nop, eol, wscale), found %s", p.what())
+	if w == "opt" && p.peek() == '-' {
+		p.pos++
+		return p.otherOption()
 	}
-	return Option{}, p.errorAt(at, "unknown option %q: the options are mss, sackOK, sack, TS, nop, eol and wscale", w)
+	if w == "" {
+		return Option{}, p.errorf("expected an option (mss, sackOK, sack, TS, nop, eol, wscale, opt-KIND), found %s", p.what())
+	}
+	return Option{}, p.errorAt(at, "unknown option %q: the options are mss, sackOK, sack, TS, nop, eol, wscale and opt-KIND", w)
+}
+
+// otherOption reads, after "opt-", an option of a kind the syntax has no
+// name for, as Option.String writes one: opt-KIND, or opt-KIND:HEX with
+// its contents (the length byte is implied).
+func (p *parser) otherOption() (Option, error) {
+	at := p.pos
+	k, err := p.unsigned(math.MaxUint8, "the kind of opt-KIND")
+	if err != nil {
+		return Option{}, err
+	}
+	switch k {
+	case wire.OptEOL, wire.OptNOP, wire.OptMSS, wire.OptWindowScale, wire.OptSACKPermitted, wire.OptSACK, wire.OptTimestamps:
+		return Option{}, p.errorAt(at, "opt-%d has a name: write eol, nop, mss, wscale, sackOK, sack or TS", k)
+	}
+	o := Option{Kind: uint8(k)}
+	if p.peek() != ':' {
+		return o, nil
+	}
+	p.pos++
+	start := p.pos
+	for isHexDigit(p.peek()) {
+		p.pos++
+	}
+	digits := p.src[start:p.pos]
+	switch {
+	case len(digits) == 0:
+		return Option{}, p.errorf("expected the contents of opt-%d in hex after :, found %s", k, p.what())
+	case len(digits)%2 != 0:
+		return Option{}, p.errorAt(start, "the contents of opt-%d have an odd number of hex digits", k)
+	case len(digits)/2 > wire.MaxTCPOptionsLen-2:
+		return Option{}, p.errorAt(start, "the contents of opt-%d take %d bytes; at most %d fit", k, len(digits)/2, wire.MaxTCPOptionsLen-2)
+	}
+	o.Data = make([]byte, len(digits)/2)
+	for i := range o.Data {
+		o.Data[i] = hexValue(digits[2*i])<<4 | hexValue(digits[2*i+1])
+	}
+	return o, nil
+}
+
+// isHexDigit reports whether c is a hexadecimal digit.
+func isHexDigit(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+// hexValue is the value of the hexadecimal digit c.
+func hexValue(c byte) byte {
+	switch {
+	case isDigit(c):
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // syscall reads a system call: name(args) = ret [ERRNO [(note)]].

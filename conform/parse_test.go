@@ -27,13 +27,14 @@ func TestParseEvents(t *testing.T) {
 +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
 +0 > R 5:5(0)
 +0 < F. 1001:1001(0) ack 1 win 0 <eol>
++0 < . 1:1(0) ack 1 <opt-99,nop,opt-253:f989cafe>
 `
 	s, err := Parse("t.pkt", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Events) != 11 {
-		t.Fatalf("%d events, want 11", len(s.Events))
+	if len(s.Events) != 12 {
+		t.Fatalf("%d events, want 12", len(s.Events))
 	}
 	e := s.Events
 	check := func(got, want any, what string) {
@@ -64,6 +65,7 @@ func TestParseEvents(t *testing.T) {
 	check(e[8].Call.Call, Call{Op: OpConnect, Fd: 3, Port: RemotePort}, "connect")
 	check(e[9].Packet.Flags, wire.FlagRST, "RST")
 	check(e[9].Packet.Seq, uint32(5), "RST seq")
+	check(e[11].Packet.Options, []Option{{Kind: 99}, {Kind: wire.OptNOP}, {Kind: 253, Data: []byte{0xf9, 0x89, 0xca, 0xfe}}}, "opt-KIND")
 
 	// String gives back what parses to the same events.
 	again, err := Parse("t.pkt", []byte(s.String()))
@@ -102,6 +104,10 @@ func TestParseErrors(t *testing.T) {
 		{"0 < . 1:1(0)", "1:7: needs its acknowledgment number"},
 		{"0 < S 0:0(0) ack 1", "1:14: ack without the ACK flag"},
 		{"0 < S 0:0(0) <mss 1460,foo>", "1:24: unknown option \"foo\""},
+		{"0 < S 0:0(0) <opt-2:05b4>", "1:19: opt-2 has a name"},
+		{"0 < S 0:0(0) <opt-256>", "1:19: the kind of opt-KIND 256 is out of range"},
+		{"0 < S 0:0(0) <opt-99:>", "1:22: expected the contents of opt-99 in hex"},
+		{"0 < S 0:0(0) <opt-99:abc>", "1:22: odd number of hex digits"},
 		{"0 < S 0:0(0) <...>", "1:14: <...> (any options) is for expected segments"},
 		{"0 < S 0:0(0) <mss 1460 win 7>", "1:24: expected , or >"},
 		{"0 < S 0:0(0) <mss 70000>", "1:19: the value of mss 70000 is out of range"},
