@@ -25,6 +25,7 @@ import (
 // collection.
 type memStats struct {
 	heap       uint64 // bytes of live heap objects (HeapAlloc)
+	inuse      uint64 // bytes in spans with live objects (HeapInuse): heap and fragmentation
 	sys        uint64 // bytes obtained from the OS for the heap (HeapSys)
 	goroutines int
 }
@@ -36,7 +37,7 @@ func readMemStats() memStats {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return memStats{heap: m.HeapAlloc, sys: m.HeapSys, goroutines: runtime.NumGoroutine()}
+	return memStats{heap: m.HeapAlloc, inuse: m.HeapInuse, sys: m.HeapSys, goroutines: runtime.NumGoroutine()}
 }
 
 // idleHosts is a client and a server stack joined by a Pipe, for many
@@ -153,7 +154,9 @@ func (h *idleHosts) open(tb testing.TB, n, workers int) (clients, servers []*Con
 // BenchmarkIdleConnMemory reports what an idle established connection
 // costs, one end and both ends counted: heap bytes after a collection
 // (the live objects, "heap-B/conn"; and both ends of it,
-// "heap-B/conn-pair"), the heap the runtime holds from the OS for it
+// "heap-B/conn-pair"), the spans those objects take ("inuse-B/conn-pair",
+// with fragmentation), the heap the runtime has taken from the OS on the
+// way, as the garbage collector lets the heap grow to twice what is live
 // ("sys-B/conn-pair"), and goroutines. Each connection has exchanged a
 // byte each way, so its buffers have been used and given back.
 //
@@ -203,6 +206,7 @@ func reportPerConn(b *testing.B, before, after memStats, n int) {
 	heap := float64(after.heap) - float64(before.heap)
 	b.ReportMetric(heap/float64(n), "heap-B/conn-pair")
 	b.ReportMetric(heap/float64(2*n), "heap-B/conn")
+	b.ReportMetric((float64(after.inuse)-float64(before.inuse))/float64(n), "inuse-B/conn-pair")
 	b.ReportMetric((float64(after.sys)-float64(before.sys))/float64(n), "sys-B/conn-pair")
 	b.ReportMetric(float64(after.goroutines-before.goroutines)/float64(n), "goroutines/conn")
 }
