@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 
 	"github.com/seqack/seqack/link"
 	"github.com/seqack/seqack/stack"
@@ -57,7 +58,33 @@ func (e *seqackEnv) Listen(port uint16) (net.Listener, error) {
 }
 
 func (e *seqackEnv) Dial(port uint16) (net.Conn, error) {
-	return e.client.Dial("tcp", netip.AddrPortFrom(serverAddr, port).String())
+	return e.client.Dial("tcp", serverAddrString(port))
+}
+
+// serverAddrStrings caches "10.0.0.2:port" by port, so that a dial does not
+// spend an allocation on formatting the address that gVisor's Dial, given
+// it as a struct, does not.
+var serverAddrStrings struct {
+	sync.RWMutex
+	m map[uint16]string
+}
+
+func serverAddrString(port uint16) string {
+	c := &serverAddrStrings
+	c.RLock()
+	s, ok := c.m[port]
+	c.RUnlock()
+	if ok {
+		return s
+	}
+	s = netip.AddrPortFrom(serverAddr, port).String()
+	c.Lock()
+	if c.m == nil {
+		c.m = make(map[uint16]string)
+	}
+	c.m[port] = s
+	c.Unlock()
+	return s
 }
 
 func (e *seqackEnv) Go(f func(dial func(uint16) (net.Conn, error))) {
