@@ -23,41 +23,52 @@ func Sum(b []byte, initial uint32) uint32 {
 	// One's-complement addition of 64-bit words with end-around carry is
 	// congruent, modulo 2^16-1, to the addition of their 16-bit words,
 	// because 2^64-1 is a multiple of 2^16-1: the parallel summation and
-	// deferred carries of RFC 1071 §2 (B) and (C).
-	s := uint64(initial)
-	var c uint64
-	for len(b) >= 32 {
-		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[0:8]), c)
-		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[8:16]), c)
-		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[16:24]), c)
-		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[24:32]), c)
-		b = b[32:]
+	// deferred carries of RFC 1071 §2 (B) and (C). The words are read in
+	// the machine's (little-endian) order, which saves a byte swap per
+	// load, and the folded 16-bit sum is swapped once at the end: the sum
+	// is independent of byte order (RFC 1071 §2 (B)).
+	var s, c uint64
+	for len(b) >= 64 {
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[0:8]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[8:16]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[16:24]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[24:32]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[32:40]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[40:48]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[48:56]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[56:64]), c)
+		b = b[64:]
 	}
 	for len(b) >= 8 {
-		s, c = bits.Add64(s, binary.BigEndian.Uint64(b), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b), c)
 		b = b[8:]
 	}
 	// A 16-bit word may sit at any even offset within a 64-bit word:
 	// 2^16 ≡ 1 (mod 2^16-1), so its place does not change the sum.
 	if len(b) >= 4 {
-		s, c = bits.Add64(s, uint64(binary.BigEndian.Uint32(b)), c)
+		s, c = bits.Add64(s, uint64(binary.LittleEndian.Uint32(b)), c)
 		b = b[4:]
 	}
 	if len(b) >= 2 {
-		s, c = bits.Add64(s, uint64(binary.BigEndian.Uint16(b)), c)
+		s, c = bits.Add64(s, uint64(binary.LittleEndian.Uint16(b)), c)
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		s, c = bits.Add64(s, uint64(b[0])<<8, c)
+		// The high byte of a big-endian word padded with zero: the low
+		// byte in the machine's order.
+		s, c = bits.Add64(s, uint64(b[0]), c)
 	}
 	s, c = bits.Add64(s, 0, c)
 	s += c // cannot carry again: s is 0 here if c is 1
 
-	// Fold 64 bits to 32 with end-around carry.
-	hi, lo := s>>32, s&0xffffffff
-	s = hi + lo
-	s = (s >> 32) + (s & 0xffffffff)
-	return uint32(s)
+	// Fold to 16 bits with end-around carries, back to network order,
+	// then add initial, folding 33 bits to 32.
+	s = s>>32 + s&0xffffffff
+	s = s>>32 + s&0xffffffff
+	s = s>>16 + s&0xffff
+	s = s>>16 + s&0xffff
+	s = uint64(bits.ReverseBytes16(uint16(s))) + uint64(initial)
+	return uint32(s>>32 + s&0xffffffff)
 }
 
 // Fold folds a partial sum from [Sum] to 16 bits, adding back the carries
