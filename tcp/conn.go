@@ -108,7 +108,9 @@ type Conn struct {
 	headMarkSet     bool
 	lostRetransmits int // retransmissions found lost (detectLostRetransmissions)
 	minRTT          time.Duration
-	appLimited      bool    // the last send stopped for want of data, not of window
+	appLimited      bool  // the last send stopped for want of data, not of window
+	cwndFullMark    Value // SND.MAX when cwnd was last found full: ACKs below it are not app-limited
+	cwndFullSet     bool
 	lastSendAt      instant // for the restart after idle (RFC 5681 §4.1)
 	progressAt      instant // when SND.UNA last moved or data first went out (user timeout)
 

@@ -75,7 +75,10 @@ func (c *Conn) sendData(now time.Time) {
 		}
 		finToSend := c.finQueued && !c.sndMax.GreaterThan(dataEnd)
 		if avail == 0 && !finToSend {
-			c.appLimited = true
+			if room == 0 {
+				c.noteCwndFull()
+			}
+			c.appLimited = !c.cwndFullInWindow()
 			return
 		}
 		if avail > 0 && c.sndUna == c.sndMax && !c.lastSendAt.IsZero() && c.at(now).Sub(c.lastSendAt) > c.rto.rto {
@@ -110,6 +113,7 @@ func (c *Conn) sendData(now time.Time) {
 			n = usable
 		}
 		if n > room && pipe > 0 {
+			c.noteCwndFull()
 			return // the congestion window is full
 		}
 		// Nagle (RFC 896, RFC 1122 §4.2.3.4) in Minshall's variant, as
@@ -133,6 +137,24 @@ func (c *Conn) sendData(now time.Time) {
 			return
 		}
 	}
+}
+
+// noteCwndFull records that the sender was limited by cwnd with data
+// up to SND.MAX out: until that data is acknowledged, the sender counts as
+// cwnd-limited, though it may run out of data meanwhile (as Linux's
+// is_cwnd_limited holds for a window of data, tcp_cwnd_validate). So a
+// flight that filled cwnd grows it by every ACK of that flight, even when
+// nothing more is queued when the ACKs come (RFC 7661 §4.3: cwnd was used,
+// hence validated).
+func (c *Conn) noteCwndFull() { c.cwndFullMark, c.cwndFullSet = c.sndMax, true }
+
+// cwndFullInWindow reports whether cwnd was full since the data now
+// unacknowledged began to be sent.
+func (c *Conn) cwndFullInWindow() bool {
+	if c.cwndFullSet && !c.sndUna.LessThan(c.cwndFullMark) {
+		c.cwndFullSet = false
+	}
+	return c.cwndFullSet
 }
 
 // sendAt sends one segment of at most n data bytes from seq, with the FIN

@@ -85,13 +85,15 @@ func TestFastRetransmitAndNewRenoPartialACK(t *testing.T) {
 	h.expect(b.segs(0, 9)...)
 	checkCC(h, false, 14600, maxInt32)
 
+	// The flight filled cwnd, so its ACKs grow it though nothing more
+	// is queued (RFC 7661 §4.3: cwnd was used; Linux's is_cwnd_limited).
 	h.send(ack(5001, segStart(1))) // seg(0)
 	h.send(ack(5001, segStart(2))) // seg(1)
 	h.expectNone()
 	h.send(ack(5001, segStart(2))) // seg(3): duplicate 1
 	h.send(ack(5001, segStart(2))) // seg(4): duplicate 2
 	h.expectNone()
-	checkCC(h, false, 14600, maxInt32)
+	checkCC(h, false, 17520, maxInt32)
 	h.send(ack(5001, segStart(2))) // seg(5): duplicate 3
 	h.expect(b.seg(2).rtx())
 	checkCC(h, true, 5840, 5840)
