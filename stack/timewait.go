@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/seqack/seqack/tcp"
+	"github.com/seqack/seqack/wire"
 )
 
 // timeWaits is the stack's table of connections in TIME-WAIT. A connection
@@ -98,7 +99,7 @@ func (s *Stack) addTimeWait(tw *tcp.TimeWaitEntry) {
 // timeWaitInput hands a segment to the TIME-WAIT entry for id, if there is
 // one, and reports whether it took the segment: false if there is none, or
 // if the segment is a SYN that reopens the connection (RFC 1122
-// §4.2.2.13), which a listener is then to take.
+// §4.2.2.13, RFC 6191), which a listener is then to take.
 func (s *Stack) timeWaitInput(id tcp.ID, seg *tcp.Segment) bool {
 	q := &s.timeWait
 	q.mu.Lock()
@@ -109,25 +110,31 @@ func (s *Stack) timeWaitInput(id tcp.ID, seg *tcp.Segment) bool {
 
 // inputTimeWait hands a segment to tw, as timeWaitInput.
 func (s *Stack) inputTimeWait(tw *tcp.TimeWaitEntry, seg *tcp.Segment) bool {
+	// A new SYN may take the 4-tuple if a listener is there to take the
+	// SYN; if none is, TIME-WAIT answers it, as Linux does (TCP_TW_SYN
+	// with no listener is TCP_TW_ACK). (Looked up before q.mu, which
+	// comes after s.mu.)
+	syn := seg.Flags&(wire.FlagSYN|wire.FlagACK|wire.FlagRST) == wire.FlagSYN
+	listening := syn && s.lookupListener(tw.ID().Local) != nil
 	q := &s.timeWait
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if tw.State() != tcp.TimeWait {
 		return false // ended meanwhile: treat the segment as for no connection
 	}
-	before := tw.Expires()
 	// The time is read under the lock, so that the timestamps of the
 	// entry's answers never go back (see Conn.input).
-	switch tw.Input(seg, s.now(), statelessSender{s}, s.sink) {
-	case tcp.TimeWaitReopen:
+	now := s.now()
+	if listening && tw.Reopens(seg) {
+		tw.Abort(now, s.sink)
 		q.removeLocked(tw)
 		return false
-	case tcp.TimeWaitReset:
-		q.removeLocked(tw)
-	default:
-		if !tw.Expires().Equal(before) {
-			q.pushLocked(tw) // restarted by a retransmitted FIN: later than any record
-		}
+	}
+	before := tw.Expires()
+	if tw.Input(seg, now, statelessSender{s}, s.sink) {
+		q.removeLocked(tw) // a reset
+	} else if !tw.Expires().Equal(before) {
+		q.pushLocked(tw) // restarted by a retransmitted FIN: later than any record
 	}
 	return true
 }

@@ -162,3 +162,25 @@ func TestTimeWaitExpiresOnVirtualClock(t *testing.T) {
 		t.Errorf("events at the end: %q, want the time-wait timer, then TIME_WAIT→CLOSED", tail)
 	}
 }
+
+// A SYN that could reopen a connection in TIME_WAIT does so only if a
+// listener is there to take it; with none, TIME_WAIT answers it with an
+// ACK and goes on, as Linux does (TCP_TW_SYN with no listener), rather
+// than end for a connection nobody can accept.
+func TestTimeWaitSYNWithoutListener(t *testing.T) {
+	s, p := newRawPeer(t, Config{})
+	c, iss := toTimeWait(t, s, p)
+	for _, ln := range s.Listeners() {
+		s.mu.RLock()
+		l := s.listeners[ln.Addr]
+		s.mu.RUnlock()
+		l.Close()
+	}
+	p.send(tcpPacket(serverAddr, 40000, 80, 900000, 0, wire.FlagSYN, nil, nil))
+	if a := tcpOf(t, p.expect()); a.Flags() != wire.FlagACK || a.Seq() != iss+2 || a.Ack() != 1002 {
+		t.Fatalf("new SYN with no listener drew %v, want <SEQ=%d><ACK=1002><CTL=ACK>", a, iss+2)
+	}
+	if c.State() != tcp.TimeWait || s.timeWaitCount() != 1 {
+		t.Fatalf("state %v with %d entries, want TIME_WAIT and 1", c.State(), s.timeWaitCount())
+	}
+}

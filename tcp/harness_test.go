@@ -439,8 +439,8 @@ func (h *harness) compact() {
 	}
 }
 
-// twVerdict is the verdict of the TimeWaitEntry's last Input.
-var twVerdict TimeWaitVerdict
+// twEnded is what the TimeWaitEntry's last Input returned.
+var twEnded bool
 
 // newActive returns a harness for a connection that will Connect (ISS 1000).
 func newActive(t *testing.T, cfg *Config) *harness { return newHarness(t, cfg, activeISS) }
@@ -475,7 +475,7 @@ func (h *harness) SendSegment(id ID, seg *Segment) {
 // send injects a segment from the peer at the current time.
 func (h *harness) send(p pkt) {
 	if h.tw != nil {
-		twVerdict = h.tw.Input(p.segment(), h.now, h, h.sink)
+		twEnded = h.tw.Input(p.segment(), h.now, h, h.sink)
 		return
 	}
 	h.c.Input(p.segment(), h.now)

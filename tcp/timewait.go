@@ -42,25 +42,6 @@ type TimeWaitEntry struct {
 	challengeCount uint32 // challenge ACKs sent in it (RFC 5961 §7)
 }
 
-// TimeWaitVerdict says what became of a TIME-WAIT connection after a
-// segment (TimeWaitEntry.Input).
-type TimeWaitVerdict uint8
-
-const (
-	// TimeWaitGoesOn: the segment was answered or dropped, and TIME-WAIT
-	// goes on.
-	TimeWaitGoesOn TimeWaitVerdict = iota
-	// TimeWaitReset: an acceptable reset ended TIME-WAIT early (RFC 9293
-	// §3.10.7.4, the TIME-WAIT assassination of RFC 1337, which
-	// Config.RFC1337 prevents). The connection is CLOSED.
-	TimeWaitReset
-	// TimeWaitReopen: the segment is a SYN that may open a new incarnation
-	// of the connection (RFC 1122 §4.2.2.13, RFC 6191). The old one is
-	// CLOSED, and the caller hands the SYN to its listener as the first
-	// segment of a new connection.
-	TimeWaitReopen
-)
-
 // CompactTimeWait hands the TIME-WAIT of a connection in that state over to
 // a TimeWaitEntry, which the caller keeps in its place for the rest of the
 // 2×MSL, and returns it; in any other state it returns nil. The Conn
@@ -107,7 +88,7 @@ func (c *Conn) timeWait() *TimeWaitEntry {
 // inputTimeWait is Input for a Conn in TIME-WAIT: its TimeWaitEntry answers.
 func (c *Conn) inputTimeWait(seg *Segment, now time.Time) {
 	tw := c.timeWait()
-	if tw.Input(seg, now, c.out, c.sink) != TimeWaitGoesOn {
+	if tw.Input(seg, now, c.out, c.sink) {
 		c.endTimeWait()
 		return
 	}
@@ -152,9 +133,11 @@ func (tw *TimeWaitEntry) Expire(now time.Time, sink trace.Sink) bool {
 	return true
 }
 
-// Abort ends TIME-WAIT at once, sending nothing, as Conn.Abort does in
-// TIME-WAIT (a host that shuts down), and reports the change to sink
-// (which may be nil).
+// Abort ends TIME-WAIT at once, sending nothing, and reports the change
+// to sink (which may be nil): for a SYN that Reopens the connection, which
+// the caller then hands to its listener as the first segment of the new
+// incarnation, or as Conn.Abort does in TIME-WAIT (a host that shuts
+// down).
 func (tw *TimeWaitEntry) Abort(now time.Time, sink trace.Sink) {
 	if !tw.closed {
 		tw.end(now, sink)
@@ -176,7 +159,9 @@ func (tw *TimeWaitEntry) end(now time.Time, sink trace.Sink) {
 // also when the connection used timestamps and the SYN's is newer than
 // TS.Recent, whatever its sequence number — but never when its timestamp
 // is older, which marks an old duplicate (PAWS), as in Linux's
-// tcp_timewait_state_process.
+// tcp_timewait_state_process. It is for the caller to reopen (Abort, then
+// a new connection from the SYN), if a listener is there to take the SYN:
+// Input answers such a SYN as any other.
 func (tw *TimeWaitEntry) Reopens(seg *Segment) bool {
 	return !tw.closed && reopens(seg, tw.rcvNxt, tw.tsOK, tw.tsRecent)
 }
@@ -197,23 +182,19 @@ func reopens(seg *Segment, rcvNxt Value, tsOK bool, tsRecent uint32) bool {
 }
 
 // Input processes one segment that arrived for the connection, as RFC 9293
-// §3.10.7.4 says for TIME-WAIT, sends any answer through out and reports
-// events to sink (which may be nil), and says what became of the
-// connection. A retransmission of the peer's FIN is acknowledged again and
+// §3.10.7.4 says for TIME-WAIT, sends any answer through out, reports
+// events to sink (which may be nil), and reports whether the connection
+// has ended. A retransmission of the peer's FIN is acknowledged again and
 // restarts the 2×MSL; other segments that are not acceptable draw an ACK
-// (a SYN a rate-limited challenge ACK, RFC 5961 §4.2); acceptable ones are
-// dropped, since no text can arrive after the FIN. A reset in the window
-// is answered with a challenge ACK (RFC 5961 §3.2) unless it is exactly at
-// RCV.NXT, when it ends TIME-WAIT — unless Config.RFC1337 is set, when
-// every reset is ignored (RFC 1337 §3, "R1"). A SYN that Reopens ends it
-// for a new connection.
-func (tw *TimeWaitEntry) Input(seg *Segment, now time.Time, out Sender, sink trace.Sink) TimeWaitVerdict {
+// (a SYN, whatever its sequence number, a rate-limited challenge ACK,
+// RFC 5961 §4.2); acceptable ones are dropped, since no text can arrive
+// after the FIN. A reset in the window is answered with a challenge ACK
+// (RFC 5961 §3.2) unless it is exactly at RCV.NXT, when it ends TIME-WAIT
+// (RFC 9293 §3.10.7.4: the TIME-WAIT assassination of RFC 1337) — unless
+// Config.RFC1337 is set, when every reset is ignored (RFC 1337 §3, "R1").
+func (tw *TimeWaitEntry) Input(seg *Segment, now time.Time, out Sender, sink trace.Sink) (ended bool) {
 	if tw.closed {
-		return TimeWaitReset
-	}
-	if tw.Reopens(seg) {
-		tw.end(now, sink)
-		return TimeWaitReopen
+		return true
 	}
 	if sink != nil {
 		e := segmentEvent(trace.SegmentReceived, seg, now)
@@ -228,13 +209,13 @@ func (tw *TimeWaitEntry) Input(seg *Segment, now time.Time, out Sender, sink tra
 		// the connection; letting it end TIME-WAIT early lets old
 		// segments into a new incarnation. Ignore it (Linux's
 		// net.ipv4.tcp_rfc1337 = 1).
-		return TimeWaitGoesOn
+		return false
 	}
 
 	// RFC 7323 §5.3 R1 (PAWS): an old duplicate, by its timestamp.
 	if tw.tsOK && seg.Options.HasTimestamps && !isRST && int32(seg.Options.TSVal-tw.tsRecent) < 0 {
 		tw.sendACK(now, out, sink)
-		return TimeWaitGoesOn
+		return false
 	}
 
 	// First: the sequence number.
@@ -253,31 +234,31 @@ func (tw *TimeWaitEntry) Input(seg *Segment, now time.Time, out Sender, sink tra
 		default:
 			tw.sendACK(now, out, sink)
 		}
-		return TimeWaitGoesOn
+		return false
 	}
 
 	// Second: the RST bit (RFC 5961 §3.2).
 	if isRST {
 		if seg.Seq != tw.rcvNxt {
 			tw.challengeACK(now, out, sink)
-			return TimeWaitGoesOn
+			return false
 		}
 		tw.end(now, sink)
-		return TimeWaitReset
+		return true
 	}
 	// Fourth: the SYN bit (RFC 5961 §4.2).
 	if isSYN {
 		tw.challengeACK(now, out, sink)
-		return TimeWaitGoesOn
+		return false
 	}
 	// Fifth: the ACK field, which must lie between what the peer can have
 	// seen and what we sent (RFC 5961 §5.2).
 	if seg.Flags&wire.FlagACK == 0 {
-		return TimeWaitGoesOn
+		return false
 	}
 	if seg.Ack.GreaterThan(tw.sndNxt) || seg.Ack.LessThan(tw.ackFloor) {
 		tw.challengeACK(now, out, sink)
-		return TimeWaitGoesOn
+		return false
 	}
 	// The segment is from the peer: its timestamp may become TS.Recent
 	// (RFC 7323 §4.3), if it covers the last ACK we sent, at RCV.NXT.
@@ -289,7 +270,7 @@ func (tw *TimeWaitEntry) Input(seg *Segment, now time.Time, out Sender, sink tra
 	if tw.rcvWnd == 0 && seg.PayloadLen() > 0 {
 		tw.sendACK(now, out, sink)
 	}
-	return TimeWaitGoesOn
+	return false
 }
 
 // acceptable is the acceptability test of RFC 9293 §3.10.7.4 against the

@@ -156,8 +156,8 @@ func TestTimeWaitReset(t *testing.T) {
 					return
 				}
 				h.expectClosedCleanly()
-				if h.tw != nil && twVerdict != TimeWaitReset {
-					t.Errorf("verdict %v, want TimeWaitReset", twVerdict)
+				if h.tw != nil && !twEnded {
+					t.Error("Input did not report the end")
 				}
 			})
 		})
@@ -267,25 +267,37 @@ func TestTimeWaitReopens(t *testing.T) {
 	}
 }
 
-// A SYN that reopens the connection ends the TimeWaitEntry: TIME_WAIT →
-// CLOSED, nothing sent, and the verdict tells the host to hand the SYN to
-// its listener. (The SYN is not reported as received here: it belongs to
-// the new connection.)
+// Reopening is the host's to do, when a listener can take the SYN
+// (Reopens, then Abort): Input answers a SYN that could reopen the
+// connection as any other, with a challenge ACK, and TIME_WAIT goes on,
+// as Linux does when no listener takes the SYN. Abort then ends it with
+// nothing sent, and reports TIME_WAIT → CLOSED (the SYN is not reported as
+// received by the old connection: it belongs to the new one).
 func TestTimeWaitEntryReopen(t *testing.T) {
 	h := newActive(t, nil)
 	h.toTimeWait()
 	h.compact()
 	h.send(syn(9000))
-	if twVerdict != TimeWaitReopen {
-		t.Fatalf("verdict %v, want TimeWaitReopen", twVerdict)
+	h.expect(ack(1002, 5002))
+	h.state(TimeWait)
+	if twEnded {
+		t.Error("Input reported an end")
 	}
+	if !h.tw.Reopens(syn(9000).segment()) {
+		t.Fatal("Reopens = false for a SYN beyond RCV.NXT")
+	}
+	h.markTransitions()
+	n := len(h.events)
+	h.tw.Abort(h.now, h.sink)
 	h.expectNone()
 	h.expectClosedCleanly()
-	for _, e := range h.events[len(h.events)-1:] {
-		if e.Kind != trace.StateChanged {
-			t.Errorf("last event %v, want the change to CLOSED", e.Kind)
-		}
+	if len(h.events) != n+1 || h.events[n].Kind != trace.StateChanged {
+		t.Errorf("Abort reported %d events, want only the change to CLOSED", len(h.events)-n)
 	}
+	if !h.tw.Input(syn(9001).segment(), h.now, h, h.sink) {
+		t.Error("Input after Abort did not report the end")
+	}
+	h.expectNone()
 }
 
 // The TimeWaitEntry reports what a Conn reports: every segment received
