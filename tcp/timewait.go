@@ -7,18 +7,18 @@ import (
 	"github.com/seqack/seqack/wire"
 )
 
-// TimeWaitEntry is a connection in the TIME-WAIT state (RFC 9293 §3.4.2) in a
-// compact form: once both FINs are acknowledged, all that is left to do
-// for 2×MSL is to answer what the peer may still send — above all a
+// TimeWaitEntry is a connection in the TIME-WAIT state (RFC 9293 §3.4.2)
+// in a compact form: once both FINs are acknowledged, all that is left to
+// do for 2×MSL is to answer what the peer may still send — above all a
 // retransmission of its FIN, whose ACK was lost — and to keep the 4-tuple
 // from a new incarnation that old duplicates could corrupt. That needs the
-// sequence numbers, the window and the timestamps, not the buffers,
-// timers and congestion state of a Conn, so a host keeps a TimeWaitEntry of
-// about a hundred bytes per closed connection rather than a Conn
-// (Conn.CompactTimeWait), as Linux keeps an inet_timewait_sock.
+// sequence numbers, the window and the timestamps, not the buffers, timers
+// and congestion state of a Conn, so a host keeps a TimeWaitEntry (136
+// bytes) per closed connection rather than a Conn (Conn.CompactTimeWait),
+// as Linux keeps an inet_timewait_sock.
 //
-// Like Conn, a TimeWaitEntryEntry does no I/O and reads no clock: segments and times
-// go in, segments and events come out. A Conn in TIME-WAIT answers
+// Like Conn, a TimeWaitEntry does no I/O and reads no clock: segments and
+// times go in, segments and events come out. A Conn in TIME-WAIT answers
 // through one too, so both behave alike. It is not safe for concurrent
 // use.
 type TimeWaitEntry struct {
