@@ -420,8 +420,8 @@ func (c *Conn) shutdown() {
 // removeConn takes c out of the demultiplexing table.
 func (s *Stack) removeConn(c *Conn) {
 	s.mu.Lock()
-	if s.conns[c.id] == c {
-		delete(s.conns, c.id)
+	if k := keyOf(c.id); s.conns[k] == c {
+		delete(s.conns, k)
 	}
 	s.mu.Unlock()
 	s.timers.cancel(c)

@@ -111,7 +111,7 @@ func (s *Stack) freePortLocked(local netip.Addr, remote netip.AddrPort) (uint16,
 		}
 		if remote.IsValid() {
 			id := tcp.ID{Local: ap, Remote: remote}
-			if _, used := s.conns[id]; used || s.timeWaitUsedLocked(id) {
+			if _, used := s.conns[keyOf(id)]; used || s.timeWaitUsedLocked(id) {
 				continue
 			}
 		} else if s.portConnectedLocked(port) {
@@ -124,8 +124,8 @@ func (s *Stack) freePortLocked(local netip.Addr, remote netip.AddrPort) (uint16,
 
 // portConnectedLocked reports whether any connection uses the local port.
 func (s *Stack) portConnectedLocked(port uint16) bool {
-	for id := range s.conns {
-		if id.Local.Port() == port {
+	for k := range s.conns {
+		if k.lport == port {
 			return true
 		}
 	}

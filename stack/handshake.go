@@ -228,7 +228,7 @@ func (l *Listener) open(id tcp.ID) *Conn {
 		l.refuse()
 		return nil
 	}
-	s.conns[id] = c
+	s.conns[keyOf(id)] = c
 	s.mu.Unlock()
 	return c
 }

@@ -58,7 +58,7 @@ func (s *Stack) icmpError(m wire.ICMPv4) bool {
 		return false
 	}
 	s.mu.RLock()
-	c := s.conns[tcp.ID{Local: q.Src, Remote: q.Dst}]
+	c := s.conns[keyOf(tcp.ID{Local: q.Src, Remote: q.Dst})]
 	s.mu.RUnlock()
 	if c == nil {
 		return false

@@ -54,7 +54,7 @@ func (s *Stack) DialStart(network, address string) (*Conn, error) {
 	}
 	id := tcp.ID{Local: netip.AddrPortFrom(local, port), Remote: raddr}
 	c := s.newConn(id, nil)
-	s.conns[id] = c
+	s.conns[keyOf(id)] = c
 	s.mu.Unlock()
 
 	c.mu.Lock()

@@ -122,7 +122,7 @@ type Stack struct {
 	stats counters
 
 	mu        sync.RWMutex // guards conns, listeners, closed
-	conns     map[tcp.ID]*Conn
+	conns     map[connKey]*Conn
 	listeners map[netip.AddrPort]*Listener
 	closed    bool
 
@@ -181,7 +181,7 @@ func New(l link.Link, cfg Config) (*Stack, error) {
 		tcp:       cfg.TCP,
 		mtu:       mtu,
 		sink:      cfg.Trace,
-		conns:     make(map[tcp.ID]*Conn),
+		conns:     make(map[connKey]*Conn),
 		listeners: make(map[netip.AddrPort]*Listener),
 		done:      make(chan struct{}),
 		epoch:     time.Now(),

@@ -46,7 +46,7 @@ func (s *Stack) tcpInput(ip wire.IPv4) {
 	}
 
 	s.mu.RLock()
-	c := s.conns[id]
+	c := s.conns[keyOf(id)]
 	s.mu.RUnlock()
 	if c != nil && c.input(&seg) {
 		return

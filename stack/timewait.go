@@ -21,7 +21,7 @@ import (
 // again; the older record, whose time no longer matches, is skipped.
 type timeWaits struct {
 	mu    sync.Mutex // after Stack.mu, if both are held
-	table map[tcp.ID]*tcp.TimeWaitEntry
+	table map[connKey]*tcp.TimeWaitEntry
 	queue []twRecord // queue[head:], in order of expiry
 	head  int
 }
@@ -33,7 +33,7 @@ type twRecord struct {
 }
 
 // lookupLocked returns the entry for id, or nil. q.mu is held.
-func (q *timeWaits) lookupLocked(id tcp.ID) *tcp.TimeWaitEntry { return q.table[id] }
+func (q *timeWaits) lookupLocked(id tcp.ID) *tcp.TimeWaitEntry { return q.table[keyOf(id)] }
 
 // pushLocked queues tw to expire at its current expiry, and reports
 // whether the queue was empty. q.mu is held.
@@ -63,8 +63,8 @@ func (q *timeWaits) nextLocked() time.Time {
 // removeLocked takes tw out of the table (its records are skipped when
 // they come up). q.mu is held.
 func (q *timeWaits) removeLocked(tw *tcp.TimeWaitEntry) {
-	if id := tw.ID(); q.table[id] == tw {
-		delete(q.table, id)
+	if k := keyOf(tw.ID()); q.table[k] == tw {
+		delete(q.table, k)
 		if len(q.table) == 0 {
 			// A map does not shrink: let a table that held a million
 			// entries go with them.
@@ -83,9 +83,9 @@ func (s *Stack) addTimeWait(tw *tcp.TimeWaitEntry) {
 		return
 	}
 	if q.table == nil {
-		q.table = make(map[tcp.ID]*tcp.TimeWaitEntry)
+		q.table = make(map[connKey]*tcp.TimeWaitEntry)
 	}
-	q.table[tw.ID()] = tw
+	q.table[keyOf(tw.ID())] = tw
 	first := q.pushLocked(tw)
 	q.mu.Unlock()
 	if first {
@@ -201,7 +201,7 @@ func (s *Stack) timeWaitUsedLocked(id tcp.ID) bool {
 	q := &s.timeWait
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.table[id] != nil
+	return q.table[keyOf(id)] != nil
 }
 
 // timeWaitPortLocked reports whether a TIME-WAIT entry uses the local
@@ -210,8 +210,8 @@ func (s *Stack) timeWaitPortLocked(port uint16) bool {
 	q := &s.timeWait
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for id := range q.table {
-		if id.Local.Port() == port {
+	for k := range q.table {
+		if k.lport == port {
 			return true
 		}
 	}
@@ -220,14 +220,14 @@ func (s *Stack) timeWaitPortLocked(port uint16) bool {
 
 // timeWaitInfosLocked returns the TIME-WAIT entries as ConnInfos, but for
 // those whose Conn is still in the connection table (skip). s.mu is held.
-func (s *Stack) timeWaitInfosLocked(skip map[tcp.ID]*Conn) []ConnInfo {
+func (s *Stack) timeWaitInfosLocked(skip map[connKey]*Conn) []ConnInfo {
 	q := &s.timeWait
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	out := make([]ConnInfo, 0, len(q.table))
-	for id, tw := range q.table {
-		if _, dup := skip[id]; !dup {
-			out = append(out, ConnInfo{ID: id, State: tw.State()})
+	for k, tw := range q.table {
+		if _, dup := skip[k]; !dup {
+			out = append(out, ConnInfo{ID: tw.ID(), State: tw.State()})
 		}
 	}
 	return out

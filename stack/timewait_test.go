@@ -49,7 +49,7 @@ func TestTimeWaitLeavesConnectionTable(t *testing.T) {
 	c, iss := toTimeWait(t, s, p)
 	id := c.id
 	s.mu.RLock()
-	_, inTable := s.conns[id]
+	_, inTable := s.conns[keyOf(id)]
 	s.mu.RUnlock()
 	if inTable || s.timeWaitCount() != 1 {
 		t.Fatalf("in the connection table: %v; TIME-WAIT entries: %d; want false, 1", inTable, s.timeWaitCount())
