@@ -12,6 +12,4 @@
 // return what they measured; [Suite] runs them for every contender and
 // builds the one table that cmd/seqack-bench prints. The package is its own
 // module, so that seqack never depends on gVisor.
-//
-// [link.Pipe]: https://pkg.go.dev/github.com/seqack/seqack/link#Pipe
 package bench
