@@ -89,6 +89,13 @@ type Config struct {
 	// connection sends per second. Default 10.
 	ChallengeACKLimit int
 
+	// InvalidRateLimit is the least time between two answers of a
+	// connection to segments that are out of window (duplicate ACKs,
+	// challenge ACKs, a SYN-ACK resent for a duplicate SYN), as Linux's
+	// net.ipv4.tcp_invalid_ratelimit; see oow.go. Default 500 ms;
+	// negative turns the limit off.
+	InvalidRateLimit time.Duration
+
 	// RFC1337 makes TIME-WAIT ignore resets, as RFC 1337 §3 ("R1")
 	// proposes against TIME-WAIT assassination: a reset, an old duplicate
 	// or the answer of a peer that forgot the connection to one of our
@@ -158,6 +165,9 @@ func (c *Config) withDefaults() Config {
 	setDefault(&d.SynAckRetries, 5)
 	setDefault(&d.Retries, 15)
 	setDefault(&d.ChallengeACKLimit, 10)
+	if d.InvalidRateLimit == 0 {
+		d.InvalidRateLimit = 500 * time.Millisecond
+	}
 	if d.ISN == nil {
 		d.ISN = DefaultISN
 	}

@@ -157,6 +157,7 @@ type Conn struct {
 	// RFC 5961 §7 challenge ACK rate limit.
 	challengeSecond instant
 	challengeCount  int
+	lastOOW         instant // the last answer to an out-of-window segment (oow.go)
 
 	// The connection's instants count from base (at).
 	base time.Time

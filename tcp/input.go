@@ -135,7 +135,9 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 	// SYN-ACK was lost: send it again (as Linux does), rather than the
 	// plain ACK the acceptability test would draw.
 	if c.state == SynReceived && isSYN && !isRST && seg.Flags&wire.FlagACK == 0 && seg.Seq == c.irs {
-		c.sendSYN(now, true)
+		if !c.oowLimited(seg, now) { // as Linux's tcp_check_req
+			c.sendSYN(now, true)
+		}
 		return
 	}
 
@@ -165,7 +167,9 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 	// RFC 7323 §5.3 R1 (PAWS): an old duplicate, recognised by its
 	// timestamp, is answered with an ACK and dropped before anything else.
 	if c.pawsRejects(seg, now) {
-		c.sendACK(now)
+		if !c.oowLimited(seg, now) {
+			c.sendACK(now)
+		}
 		return
 	}
 
@@ -189,7 +193,9 @@ func (c *Conn) inputSynchronized(seg *Segment, now time.Time) {
 			}
 			c.noteDuplicate(seg.Seq, end)
 		}
-		c.sendACK(now)
+		if !c.oowLimited(seg, now) {
+			c.sendACK(now)
+		}
 		return
 	}
 	// A zero window accepts no data, but the ACK and flags of a segment

@@ -226,6 +226,12 @@ func (c *Conn) sendACK(now time.Time) {
 // unless this second's allowance (§7) is spent: the connection's own
 // (ChallengeACKLimit), or the host's (Config.ChallengeACKs).
 func (c *Conn) challengeACK(now time.Time) {
+	if c.oowLimitedAny(now) {
+		if host := c.cfg.ChallengeACKs; host != nil {
+			host.limited.Add(1)
+		}
+		return
+	}
 	if c.at(now).Sub(c.challengeSecond) >= time.Second {
 		c.challengeSecond = c.at(now)
 		c.challengeCount = 0

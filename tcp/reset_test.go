@@ -177,7 +177,7 @@ func TestSYNInSynchronizedStateDrawsChallengeACK(t *testing.T) {
 // the fourth challenge within a second goes unanswered, and a second later
 // they are allowed again.
 func TestChallengeACKRateLimit(t *testing.T) {
-	h := newActive(t, &Config{ChallengeACKLimit: 3})
+	h := newActive(t, &Config{ChallengeACKLimit: 3, InvalidRateLimit: -1})
 	h.establish()
 	for range 4 {
 		h.send(rst(5100))
@@ -194,9 +194,24 @@ func TestChallengeACKRateLimit(t *testing.T) {
 	h.state(Established)
 }
 
-// The default limit is 10 per second.
+// By default a connection answers segments out of window, challenge ACKs
+// included, at most once per 500 ms, as Linux (tcp_invalid_ratelimit);
+// within that, its own limit is 10 per second.
 func TestChallengeACKDefaultLimit(t *testing.T) {
 	h := newActive(t, nil)
+	h.establish()
+	for range 11 {
+		h.send(rst(5100))
+	}
+	h.expect(ack(1001, 5001))
+	h.advance(499 * time.Millisecond)
+	h.send(syn(5100))
+	h.expectNone()
+	h.advance(time.Millisecond)
+	h.send(syn(5100))
+	h.expect(ack(1001, 5001))
+
+	h = newActive(t, &Config{InvalidRateLimit: -1})
 	h.establish()
 	for range 11 {
 		h.send(rst(5100))
@@ -205,6 +220,39 @@ func TestChallengeACKDefaultLimit(t *testing.T) {
 		t.Fatalf("%d challenge ACKs for 11 RSTs, want 10", len(h.sent))
 	}
 }
+
+// Pure ACKs out of window are answered at most once per 500 ms (an ACK
+// loop between two hosts out of step is broken), data out of window
+// always, so that its D-SACK reaches the sender; a duplicate SYN in
+// SYN-RECEIVED draws the SYN-ACK again at most once per 500 ms (Linux's
+// tcp_oow_rate_limited, in tcp_validate_incoming and tcp_check_req).
+func TestOutOfWindowAnswersLimited(t *testing.T) {
+	h := newActive(t, nil)
+	h.establish()
+	h.send(ack(4000, 1001)) // old: below RCV.NXT
+	h.expect(ack(1001, 5001))
+	h.send(ack(4000, 1001))
+	h.expectNone()
+	h.send(psh(4990, 1001, "0123456789")) // old data: not limited
+	h.expect(ack(1001, 5001))
+	h.advance(500 * time.Millisecond)
+	h.send(ack(4000, 1001))
+	h.expect(ack(1001, 5001))
+
+	// SYN-RECEIVED: the first duplicate SYN is answered, the next within
+	// 500 ms is not.
+	p := newPassive(t, nil)
+	p.c.AcceptSYN(syn(1000).mss(1460).segment(), p.now)
+	p.expect(synAck(5000, 1001).mss(1460))
+	p.advance(100 * time.Millisecond)
+	p.send(syn(1000).mss(1460))
+	p.expect(synAck(5000, 1001).mss(1460))
+	p.advance(100 * time.Millisecond)
+	p.send(syn(1000).mss(1460))
+	p.expectNone()
+	p.state(SynReceived)
+}
+
 
 // RFC 9293 §3.10.7.4 (fifth, ESTABLISHED): "If the ACK acks something not
 // yet sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and

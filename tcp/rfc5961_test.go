@@ -112,8 +112,12 @@ func TestBlindAttacksDrawChallengeACK(t *testing.T) {
 				if host.Sent() != 1 || host.Limited() != 0 {
 					t.Errorf("limiter counted %d sent, %d limited; want 1, 0", host.Sent(), host.Limited())
 				}
-				// A keep-alive style probe from the real peer is still
-				// answered in step: the connection is in sync.
+				// A keep-alive style probe from the real peer, once the
+				// out-of-window limit allows another answer (oow.go: as
+				// if 500 ms had passed, without the timers that would
+				// fire meanwhile), is still answered in step: the
+				// connection is in sync.
+				h.c.lastOOW = 0
 				h.send(ack(before.rcvNxt-1, before.sndMax))
 				h.expect(ack(before.sndMax, before.rcvNxt))
 				h.state(st.state)
@@ -212,7 +216,7 @@ func TestHostChallengeACKLimit(t *testing.T) {
 
 	// Without a host-wide limit, only the connection's own applies.
 	host = NewChallengeACKLimiter(0)
-	h := newActive(t, &Config{ChallengeACKs: host, ChallengeACKLimit: 2})
+	h := newActive(t, &Config{ChallengeACKs: host, ChallengeACKLimit: 2, InvalidRateLimit: -1})
 	h.establish()
 	for range 5 {
 		h.send(psh(5001, 9999, "x"))
