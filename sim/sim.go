@@ -123,8 +123,9 @@ func (h *Host) String() string { return h.name + " " + h.addr.String() }
 // AddHost adds a host with address addr and an interface of mtu bytes
 // (0 means [link.DefaultMTU]). Its stack is made from cfg, which is changed
 // as follows: Clock is the simulation's; Addrs, if empty, is {addr};
-// Rand, if nil, and TCP.ISN, if nil, are seeded from the simulation's seed
-// and the host's number (the ISN as RFC 6528 has it, with a seeded key);
+// Rand, TCP.ISN and TCP.TSOffset, if nil, are seeded from the simulation's
+// seed and the host's number (the ISN as RFC 6528 has it, the timestamp
+// offset as a hash of the address pair, each with a seeded key);
 // Trace, if set, still receives every event.
 func (s *Sim) AddHost(name string, addr netip.Addr, mtu int, cfg stack.Config) (*Host, error) {
 	if s.closed {
@@ -156,6 +157,9 @@ func (s *Sim) AddHost(name string, addr netip.Addr, mtu int, cfg stack.Config) (
 	}
 	if cfg.TCP.ISN == nil {
 		cfg.TCP.ISN = isnFunc(derive(s.seed, saltISN, i))
+	}
+	if cfg.TCP.TSOffset == nil {
+		cfg.TCP.TSOffset = tsOffsetFunc(derive(s.seed, saltTSOffset, i))
 	}
 	h := &Host{sim: s, name: name, addr: addr, mtu: mtu}
 	cfg.Trace = &hostSink{h: h, next: cfg.Trace}
@@ -511,6 +515,7 @@ const (
 	saltISN
 	saltLink
 	saltData
+	saltTSOffset
 )
 
 // derive mixes a seed, a salt and an index into a new seed.
@@ -524,6 +529,20 @@ func mix64(x uint64) uint64 {
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
+}
+
+// tsOffsetFunc returns a timestamp offset generator, a hash of the
+// address pair as tcp.DefaultTSOffset, whose key is derived from the seed.
+func tsOffsetFunc(key uint64) func(local, remote netip.Addr) uint32 {
+	return func(local, remote netip.Addr) uint32 {
+		x := key
+		for _, a := range [2]netip.Addr{local, remote} {
+			b := a.As16()
+			x = mix64(x ^ binary.BigEndian.Uint64(b[:8]))
+			x = mix64(x ^ binary.BigEndian.Uint64(b[8:]))
+		}
+		return uint32(x)
+	}
 }
 
 // isnFunc returns an RFC 6528 generator, ISN = M + F(4-tuple, key), whose

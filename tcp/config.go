@@ -1,6 +1,9 @@
 package tcp
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Config holds the tunables of a connection. The zero value of a field means
 // its default; a Config may be shared by many connections and must not be
@@ -113,6 +116,15 @@ type Config struct {
 	// the RFC 6528 generator (DefaultISN). Tests set it to get fixed numbers.
 	ISN func(id ID, now time.Time) Value
 
+	// TSOffset chooses the offset added to the millisecond clock of the
+	// timestamps (RFC 7323 §7.1) of connections between two addresses.
+	// Default: DefaultTSOffset, a keyed hash of the address pair, as
+	// Linux's secure_tcp_ts_off. Keyed by the addresses (not the ports,
+	// nor the ISN), the timestamps of successive connections between two
+	// hosts run on one clock, so a new SYN on a 4-tuple still in TIME-WAIT
+	// is seen to be newer (RFC 6191) and takes the 4-tuple over.
+	TSOffset func(local, remote netip.Addr) uint32
+
 	defaulted bool // made by WithDefaults: connections may share it
 }
 
@@ -170,6 +182,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.ISN == nil {
 		d.ISN = DefaultISN
+	}
+	if d.TSOffset == nil {
+		d.TSOffset = DefaultTSOffset
 	}
 	d.defaulted = true
 	return d

@@ -261,9 +261,9 @@ func (c *Conn) initSequence(iss Value) {
 	c.bufSeq = c.iss + 1
 	c.recoveryPoint = c.iss
 	c.highRxt, c.lostEnd = c.iss, c.iss
-	// RFC 7323 §7.1: a per-connection offset keeps our clock from leaking
-	// and timestamps of successive connections from colliding.
-	c.tsOffset = tsOffsetFor(c.iss)
+	// RFC 7323 §7.1: an offset per pair of addresses keeps our clock from
+	// leaking, and the timestamps of successive connections in order.
+	c.tsOffset = c.cfg.TSOffset(c.id.Local.Addr(), c.id.Remote.Addr())
 	if !c.cfg.NoWindowScaling {
 		c.rcvWscale = windowShiftFor(max(c.cfg.MaxReceiveBufferSize, c.rcvBuf.Cap()))
 	}

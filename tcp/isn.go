@@ -49,3 +49,33 @@ var defaultISN = NewISNGenerator(time.Now())
 
 // DefaultISN is the RFC 6528 generator with a per-process random key.
 func DefaultISN(id ID, now time.Time) Value { return defaultISN.ISN(id, now) }
+
+// TSOffsetGenerator chooses timestamp clock offsets (RFC 7323 §7.1): a
+// keyed hash of the two addresses, so that the clock does not leak to
+// observers and differs between peers, while successive connections
+// between the same two addresses share it.
+type TSOffsetGenerator struct{ k0, k1 uint64 }
+
+// NewTSOffsetGenerator returns a generator with a fresh random key.
+func NewTSOffsetGenerator() *TSOffsetGenerator {
+	var key [16]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		panic("tcp: cannot read random key: " + err.Error())
+	}
+	return &TSOffsetGenerator{binary.LittleEndian.Uint64(key[:8]), binary.LittleEndian.Uint64(key[8:])}
+}
+
+// Offset returns the offset for connections from local to remote.
+func (g *TSOffsetGenerator) Offset(local, remote netip.Addr) uint32 {
+	var buf [32]byte
+	l, r := local.As16(), remote.As16()
+	copy(buf[:16], l[:])
+	copy(buf[16:], r[:])
+	return uint32(sipHash24(g.k0, g.k1, buf[:]))
+}
+
+var defaultTSOffset = NewTSOffsetGenerator()
+
+// DefaultTSOffset is the timestamp offset generator with a per-process
+// random key.
+func DefaultTSOffset(local, remote netip.Addr) uint32 { return defaultTSOffset.Offset(local, remote) }

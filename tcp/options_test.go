@@ -4,6 +4,7 @@ package tcp
 // negotiated in the handshake and used on every later segment.
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -271,4 +272,35 @@ func TestOptionsTurnedOff(t *testing.T) {
 	}
 	h.send(psh(5101, 1001, "x").ts(peerTS+1, 1).win(1000)) // out of order: no SACK
 	h.expect(ack(1001, 5001))
+}
+
+// The timestamp clock's offset depends on the two addresses alone (RFC 7323
+// §7.1, as Linux's secure_tcp_ts_off): successive connections between two
+// hosts, whatever their ports and ISNs, run one clock, so that a SYN
+// reopening a 4-tuple in TIME-WAIT carries a newer timestamp (RFC 6191);
+// another pair of hosts sees another offset.
+func TestTSOffsetPerAddressPair(t *testing.T) {
+	a := netip.MustParseAddr("10.0.0.1")
+	b := netip.MustParseAddr("10.0.0.2")
+	c := netip.MustParseAddr("10.0.0.3")
+	if DefaultTSOffset(a, b) != DefaultTSOffset(a, b) {
+		t.Fatal("the offset for one address pair changed")
+	}
+	if DefaultTSOffset(a, b) == DefaultTSOffset(a, c) && DefaultTSOffset(a, b) == DefaultTSOffset(c, b) {
+		t.Error("three address pairs share one offset")
+	}
+	var vals []uint32
+	for i, port := range []uint16{40000, 40000, 51234} {
+		id := ID{Local: netip.AddrPortFrom(a, port), Remote: netip.AddrPortFrom(b, 80)}
+		cfg := &Config{ISN: func(ID, time.Time) Value { return Value(1000 + 7777777*i) }}
+		conn := NewConn(id, cfg, nil, nil)
+		now := epoch.Add(time.Duration(i) * time.Millisecond)
+		conn.initSend(now)
+		vals = append(vals, conn.tsNow(now))
+	}
+	for i := 1; i < len(vals); i++ {
+		if d := int32(vals[i] - vals[i-1]); d < 0 || d > 2 {
+			t.Errorf("TSval %d after %d, 1 ms later on another connection: want the same clock", vals[i], vals[i-1])
+		}
+	}
 }

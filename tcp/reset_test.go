@@ -253,7 +253,6 @@ func TestOutOfWindowAnswersLimited(t *testing.T) {
 	p.state(SynReceived)
 }
 
-
 // RFC 9293 §3.10.7.4 (fifth, ESTABLISHED): "If the ACK acks something not
 // yet sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and
 // return." The data it carries is not taken.

@@ -182,7 +182,7 @@ func (sc *SynCookies) Reply(id ID, syn *Segment, cfg *Config, now time.Time) Seg
 	// Our timestamp clock, as the connection rebuilt from this cookie will
 	// run it, with its low bits replaced by the options, and never ahead
 	// of it: later TSvals must not go back (cookie_init_timestamp).
-	now32 := uint32(now.UnixMilli()) + tsOffsetFor(iss)
+	now32 := uint32(now.UnixMilli()) + d.TSOffset(id.Local.Addr(), id.Remote.Addr())
 	ts := now32&^(1<<tsOptBits-1) | bits
 	if int32(ts-now32) > 0 {
 		ts -= 1 << tsOptBits
@@ -197,13 +197,6 @@ func (sc *SynCookies) Reply(id ID, syn *Segment, cfg *Config, now time.Time) Seg
 func synWindow(cfg *Config) uint16 {
 	return uint16(min(cfg.ReceiveBufferSize, maxWindow))
 }
-
-// tsOffsetFor is the offset added to our millisecond clock for the
-// timestamps of the connection whose ISS is iss (RFC 7323 §7.1: it keeps
-// our clock from leaking and successive connections' timestamps apart).
-// It depends on the ISS alone, so that a connection rebuilt from a SYN
-// cookie runs the clock that the cookie's SYN-ACK used.
-func tsOffsetFor(iss Value) uint32 { return uint32(iss) * 2654435761 }
 
 // SynCookie is what a valid cookie told about a handshake: enough to
 // open the connection (Conn.AcceptCookie).

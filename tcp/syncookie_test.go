@@ -110,7 +110,7 @@ func TestSynCookieReply(t *testing.T) {
 			want := tc.want
 			want.seq = got.Seq
 			if tc.syn.tsW == optPresent {
-				clock := uint32(now.UnixMilli()) + tsOffsetFor(got.Seq)
+				clock := uint32(now.UnixMilli()) + DefaultTSOffset(testID.Local.Addr(), testID.Remote.Addr())
 				if !got.Options.HasTimestamps {
 					t.Fatalf("SYN-ACK %s has no timestamps", formatSegment(&got))
 				}
