@@ -10,8 +10,8 @@ import (
 
 // timeWaits is the stack's table of connections in TIME-WAIT. A connection
 // that enters TIME-WAIT leaves the connection table for this one, as a
-// tcp.TimeWaitEntry of about a hundred bytes: its Conn, buffers and all,
-// is then garbage unless the application still holds it. Lookups try the
+// tcp.TimeWaitEntry of 136 bytes: its Conn, buffers and all, is then
+// garbage unless the application still holds it. Lookups try the
 // connection table first, then this one (tcpInput).
 //
 // Every entry lasts 2×MSL from when it began or was last restarted, and
