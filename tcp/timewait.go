@@ -13,7 +13,7 @@ import (
 // retransmission of its FIN, whose ACK was lost — and to keep the 4-tuple
 // from a new incarnation that old duplicates could corrupt. That needs the
 // sequence numbers, the window and the timestamps, not the buffers, timers
-// and congestion state of a Conn, so a host keeps a TimeWaitEntry (136
+// and congestion state of a Conn, so a host keeps a TimeWaitEntry (144
 // bytes) per closed connection rather than a Conn (Conn.CompactTimeWait),
 // as Linux keeps an inet_timewait_sock.
 //
@@ -40,6 +40,7 @@ type TimeWaitEntry struct {
 
 	challengeAt    uint32 // millisecond clock when this second of challenge ACKs began
 	challengeCount uint32 // challenge ACKs sent in it (RFC 5961 §7)
+	lastOOW        uint32 // millisecond clock of the last out-of-window answer; 0: none
 }
 
 // CompactTimeWait hands the TIME-WAIT of a connection in that state over to
@@ -192,6 +193,9 @@ func reopens(seg *Segment, rcvNxt Value, tsOK bool, tsRecent uint32) bool {
 // (RFC 5961 §3.2) unless it is exactly at RCV.NXT, when it ends TIME-WAIT
 // (RFC 9293 §3.10.7.4: the TIME-WAIT assassination of RFC 1337) — unless
 // Config.RFC1337 is set, when every reset is ignored (RFC 1337 §3, "R1").
+// Answers to segments out of the window, the re-ACK of a FIN among them,
+// go out at most once per Config.InvalidRateLimit, as Linux's
+// tcp_timewait_check_oow_rate_limit allows.
 func (tw *TimeWaitEntry) Input(seg *Segment, now time.Time, out Sender, sink trace.Sink) (ended bool) {
 	if tw.closed {
 		return true
@@ -214,7 +218,9 @@ func (tw *TimeWaitEntry) Input(seg *Segment, now time.Time, out Sender, sink tra
 
 	// RFC 7323 §5.3 R1 (PAWS): an old duplicate, by its timestamp.
 	if tw.tsOK && seg.Options.HasTimestamps && !isRST && int32(seg.Options.TSVal-tw.tsRecent) < 0 {
-		tw.sendACK(now, out, sink)
+		if !tw.oowLimited(seg, now) {
+			tw.sendACK(now, out, sink)
+		}
 		return false
 	}
 
@@ -227,12 +233,16 @@ func (tw *TimeWaitEntry) Input(seg *Segment, now time.Time, out Sender, sink tra
 			// Acknowledge it again and restart the 2×MSL timeout
 			// (RFC 9293 §3.10.7.4, eighth step, TIME-WAIT).
 			tw.expires = now.Add(2 * tw.cfg.MSL)
-			tw.sendACK(now, out, sink)
+			if !tw.oowLimited(seg, now) {
+				tw.sendACK(now, out, sink)
+			}
 		case isSYN:
 			// RFC 5961 §4.2: a SYN, whatever its sequence number.
 			tw.challengeACK(now, out, sink)
 		default:
-			tw.sendACK(now, out, sink)
+			if !tw.oowLimited(seg, now) {
+				tw.sendACK(now, out, sink)
+			}
 		}
 		return false
 	}
@@ -308,6 +318,12 @@ func (tw *TimeWaitEntry) sendACK(now time.Time, out Sender, sink trace.Sink) {
 // allowance (§7) is spent: the connection's own (ChallengeACKLimit), or
 // the host's (Config.ChallengeACKs), as Conn.challengeACK.
 func (tw *TimeWaitEntry) challengeACK(now time.Time, out Sender, sink trace.Sink) {
+	if tw.oowLimitedAny(now) {
+		if host := tw.cfg.ChallengeACKs; host != nil {
+			host.limited.Add(1)
+		}
+		return
+	}
 	ms := uint32(now.UnixMilli())
 	if ms-tw.challengeAt >= 1000 {
 		tw.challengeAt, tw.challengeCount = ms, 0
@@ -324,4 +340,29 @@ func (tw *TimeWaitEntry) challengeACK(now time.Time, out Sender, sink trace.Sink
 	}
 	tw.challengeCount++
 	tw.sendACK(now, out, sink)
+}
+
+// oowLimited is Conn.oowLimited for TIME-WAIT: an answer to a segment out
+// of the window goes out at most once per Config.InvalidRateLimit, unless
+// the segment carries data without SYN (Linux's
+// tcp_timewait_check_oow_rate_limit).
+func (tw *TimeWaitEntry) oowLimited(seg *Segment, now time.Time) bool {
+	if seg.PayloadLen() > 0 && seg.Flags&wire.FlagSYN == 0 {
+		return false
+	}
+	return tw.oowLimitedAny(now)
+}
+
+// oowLimitedAny is oowLimited for any segment.
+func (tw *TimeWaitEntry) oowLimitedAny(now time.Time) bool {
+	limit := tw.cfg.InvalidRateLimit
+	if limit < 0 {
+		return false
+	}
+	ms := uint32(now.UnixMilli())
+	if tw.lastOOW != 0 && time.Duration(ms-tw.lastOOW)*time.Millisecond < limit {
+		return true
+	}
+	tw.lastOOW = max(ms, 1)
+	return false
 }

@@ -115,7 +115,7 @@ func TestTimeWaitOtherSegments(t *testing.T) {
 // synchronized state: a challenge ACK (RFC 5961 §4.2), still TIME_WAIT.
 // The challenge ACKs are rate-limited (§7): ChallengeACKLimit a second.
 func TestTimeWaitSYNDrawsChallengeACK(t *testing.T) {
-	inTimeWait(t, &Config{ChallengeACKLimit: 2}, nil, func(t *testing.T, h *harness) {
+	inTimeWait(t, &Config{ChallengeACKLimit: 2, InvalidRateLimit: -1}, nil, func(t *testing.T, h *harness) {
 		h.send(syn(4000))
 		h.expect(ack(1002, 5002))
 		h.send(syn(4001))
@@ -206,10 +206,12 @@ func TestTimeWaitTimestamps(t *testing.T) {
 		h.send(fin(5001, 1002).ts(peerTS+1000, h.tsv()))
 		h.expect(ack(1002, 5002).ts(h.tsv(), peerTS+20)) // out of window: TS.Recent stays
 		h.expectDeadline(60 * time.Second)
+		h.advance(500 * time.Millisecond)             // answers out of the window: one per 500 ms
 		h.send(ack(5002, 1002).ts(peerTS+5, h.tsv())) // older than TS.Recent
 		h.expect(ack(1002, 5002).ts(h.tsv(), peerTS+20))
 		h.send(ack(5002, 1002).ts(peerTS+2000, h.tsv())) // acceptable
 		h.expectNone()
+		h.advance(500 * time.Millisecond)
 		h.send(ack(5001, 1002).ts(peerTS+2001, h.tsv()))
 		h.expect(ack(1002, 5002).ts(h.tsv(), peerTS+2000))
 		h.state(TimeWait)
