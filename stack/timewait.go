@@ -10,7 +10,7 @@ import (
 
 // timeWaits is the stack's table of connections in TIME-WAIT. A connection
 // that enters TIME-WAIT leaves the connection table for this one, as a
-// tcp.TimeWaitEntry of 136 bytes: its Conn, buffers and all, is then
+// tcp.TimeWaitEntry of 144 bytes: its Conn, buffers and all, is then
 // garbage unless the application still holds it. Lookups try the
 // connection table first, then this one (tcpInput).
 //
