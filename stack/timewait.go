@@ -17,8 +17,10 @@ import (
 // Every entry lasts 2×MSL from when it began or was last restarted, and
 // MSL is the same for every connection of the stack, so expiries come in
 // the order the entries were queued: a FIFO serves as the timer, with no
-// per-entry timer and O(1) work per entry. A restart queues the entry
-// again; the older record, whose time no longer matches, is skipped.
+// per-entry timer and O(1) work per entry. An entry has one record in the
+// queue, whatever its peer sends: a restart (a retransmitted FIN) only
+// moves the entry's expiry, and when its record comes up early it is
+// queued again, at the back (see expireTimeWaits).
 type timeWaits struct {
 	mu    sync.Mutex // after Stack.mu, if both are held
 	table map[connKey]*tcp.TimeWaitEntry
@@ -35,7 +37,8 @@ type twRecord struct {
 // lookupLocked returns the entry for id, or nil. q.mu is held.
 func (q *timeWaits) lookupLocked(id tcp.ID) *tcp.TimeWaitEntry { return q.table[keyOf(id)] }
 
-// pushLocked queues tw to expire at its current expiry, and reports
+// pushLocked queues tw to expire at its current expiry (or at the time of
+// the back of the queue, if that is later), and reports
 // whether the queue was empty. q.mu is held.
 func (q *timeWaits) pushLocked(tw *tcp.TimeWaitEntry) bool {
 	empty := q.head == len(q.queue)
@@ -47,7 +50,11 @@ func (q *timeWaits) pushLocked(tw *tcp.TimeWaitEntry) bool {
 		clear(q.queue[n:])
 		q.queue, q.head = q.queue[:n], 0
 	}
-	q.queue = append(q.queue, twRecord{tw: tw, at: tw.Expires()})
+	at := tw.Expires()
+	if n := len(q.queue); n > q.head && q.queue[n-1].at.After(at) {
+		at = q.queue[n-1].at // keep the queue in order of time
+	}
+	q.queue = append(q.queue, twRecord{tw: tw, at: at})
 	return empty
 }
 
@@ -130,12 +137,13 @@ func (s *Stack) inputTimeWait(tw *tcp.TimeWaitEntry, seg *tcp.Segment) bool {
 		q.removeLocked(tw)
 		return false
 	}
-	before := tw.Expires()
 	if tw.Input(seg, now, statelessSender{s}, s.sink) {
 		q.removeLocked(tw) // a reset
-	} else if !tw.Expires().Equal(before) {
-		q.pushLocked(tw) // restarted by a retransmitted FIN: later than any record
 	}
+	// A retransmitted FIN restarts the 2×MSL: the entry's record, when it
+	// comes up, finds the expiry later and queues the entry again. (A
+	// record per restart would let a peer that keeps resending its FIN
+	// grow the queue as fast as it sends.)
 	return true
 }
 
@@ -152,7 +160,17 @@ func (s *Stack) expireTimeWaits(now, next time.Time) time.Time {
 		}
 		q.queue[q.head] = twRecord{}
 		q.head++
-		if r.tw.Expires().Equal(r.at) && r.tw.Expire(now, s.sink) {
+		switch {
+		case r.tw.State() != tcp.TimeWait:
+			// Ended meanwhile (a reset, a reopening SYN): nothing to do.
+		case r.tw.Expires().After(now):
+			// Restarted since it was queued: queue it again. The back of
+			// the queue may be later than its expiry, by at most 2×MSL
+			// (an entry restarted just after it was queued, whose record
+			// comes up when the newest record is 2×MSL away), so that
+			// such an entry ends late, never early.
+			q.pushLocked(r.tw)
+		case r.tw.Expire(now, s.sink):
 			q.removeLocked(r.tw)
 		}
 	}

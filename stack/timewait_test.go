@@ -184,3 +184,39 @@ func TestTimeWaitSYNWithoutListener(t *testing.T) {
 		t.Fatalf("state %v with %d entries, want TIME_WAIT and 1", c.State(), s.timeWaitCount())
 	}
 }
+
+// A peer that keeps resending its FIN restarts TIME_WAIT's 2×MSL each
+// time, but the entry keeps one record in the expiry queue, however many
+// FINs come: when the record comes up early, the entry is queued again at
+// its new expiry, and ends there.
+func TestTimeWaitRestartsKeepOneRecord(t *testing.T) {
+	s, p := newRawPeer(t, Config{})
+	c, iss := toTimeWait(t, s, p)
+	q := &s.timeWait
+	q.mu.Lock()
+	first := q.nextLocked()
+	q.mu.Unlock()
+	for range 200 {
+		p.send(tcpPacket(serverAddr, 40000, 80, 1001, iss+2, wire.FlagFIN|wire.FlagACK, nil, nil))
+	}
+	// The answers are rate-limited; wait for the last FIN to be taken.
+	waitFor(t, "the FINs taken", func() bool { return s.Stats().TCPSegmentsIn >= 203 })
+	q.mu.Lock()
+	records := len(q.queue) - q.head
+	tw := q.lookupLocked(c.id)
+	q.mu.Unlock()
+	if records != 1 || tw == nil {
+		t.Fatalf("%d records in the expiry queue after 200 FINs, entry %v; want 1 and the entry", records, tw)
+	}
+	restarted := tw.Expires()
+	if !restarted.After(first) {
+		t.Fatalf("expiry %v not after the first %v: the FINs did not restart 2×MSL", restarted, first)
+	}
+	// The first record comes up: the entry is queued again, not ended.
+	if next := s.expireTimeWaits(first, time.Time{}); !next.Equal(restarted) || c.State() != tcp.TimeWait {
+		t.Fatalf("at the first expiry: next %v (want %v), state %v", next, restarted, c.State())
+	}
+	if next := s.expireTimeWaits(restarted, time.Time{}); !next.IsZero() || c.State() != tcp.Closed || s.timeWaitCount() != 0 {
+		t.Fatalf("at the restarted expiry: next %v, state %v, %d entries; want none, CLOSED, 0", next, c.State(), s.timeWaitCount())
+	}
+}
