@@ -61,6 +61,14 @@ type Config struct {
 	// no limit.
 	MaxConnections int
 
+	// MaxTimeWait bounds the connections held in TIME-WAIT, as Linux's
+	// net.ipv4.tcp_max_tw_buckets: beyond it, a connection that would
+	// enter TIME-WAIT goes straight to CLOSED (Stats.TCPTimeWaitOverflow),
+	// so that a peer that opens and closes connections as fast as it can
+	// cannot grow the table without bound. Default 262,144 (about 75 MB
+	// of entries); negative means no limit.
+	MaxTimeWait int
+
 	// MaxBufferMemory, if positive, bounds the memory the connections'
 	// send and receive buffers may hold, in bytes. Buffers take memory as
 	// data needs it and give it back as it drains, so this is what the
@@ -162,6 +170,9 @@ func New(l link.Link, cfg Config) (*Stack, error) {
 	}
 	if cfg.SynBacklog <= 0 {
 		cfg.SynBacklog = 256
+	}
+	if cfg.MaxTimeWait == 0 {
+		cfg.MaxTimeWait = 262144
 	}
 	if cfg.EphemeralPorts == [2]uint16{} {
 		cfg.EphemeralPorts = [2]uint16{49152, 65535}

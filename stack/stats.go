@@ -51,6 +51,11 @@ type Stats struct {
 
 	TCPConnLimitRefused uint64 // new connections refused at Config.MaxConnections (SYNs, cookie ACKs, dials)
 	TCPMemLimitRefused  uint64 // new connections refused at Config.MaxBufferMemory (SYNs, cookie ACKs, dials)
+
+	// TCPTimeWaitOverflow counts connections that went straight to
+	// CLOSED, skipping TIME-WAIT, because Config.MaxTimeWait entries
+	// were already held (Linux's "time wait bucket table overflow").
+	TCPTimeWaitOverflow uint64
 }
 
 // ParseErrorCount returns how many packets were dropped for reason r.
@@ -72,6 +77,7 @@ type counters struct {
 	tcpIn, tcpOut, tcpResets, tcpNoPort, tcpSynDropped, tcpListenOverflow, tcpBadPort   atomic.Uint64
 	tcpSynsReceived, tcpSynCookiesSent, tcpSynCookiesValid, tcpSynCookiesInvalid        atomic.Uint64
 	tcpConnLimitRefused, tcpMemLimitRefused                                             atomic.Uint64
+	tcpTimeWaitOverflow                                                                 atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -101,6 +107,7 @@ func (c *counters) snapshot() Stats {
 		TCPSynCookiesInvalid: c.tcpSynCookiesInvalid.Load(),
 		TCPConnLimitRefused:  c.tcpConnLimitRefused.Load(),
 		TCPMemLimitRefused:   c.tcpMemLimitRefused.Load(),
+		TCPTimeWaitOverflow:  c.tcpTimeWaitOverflow.Load(),
 	}
 	for i := range c.parseErrors {
 		s.ParseErrors[i] = c.parseErrors[i].Load()

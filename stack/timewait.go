@@ -81,12 +81,21 @@ func (q *timeWaits) removeLocked(tw *tcp.TimeWaitEntry) {
 }
 
 // addTimeWait puts the TIME-WAIT entry of a connection that has just been
-// compacted into the table, unless a segment ended it meanwhile.
+// compacted into the table, unless a segment ended it meanwhile, or the
+// table holds Config.MaxTimeWait entries already, in which case the
+// connection goes straight to CLOSED, as Linux's inet_twsk_alloc fails
+// at tcp_max_tw_buckets.
 func (s *Stack) addTimeWait(tw *tcp.TimeWaitEntry) {
 	q := &s.timeWait
 	q.mu.Lock()
 	if tw.State() != tcp.TimeWait || isClosed(s.done) {
 		q.mu.Unlock()
+		return
+	}
+	if max := s.cfg.MaxTimeWait; max > 0 && len(q.table) >= max {
+		tw.Abort(s.now(), s.sink)
+		q.mu.Unlock()
+		s.stats.tcpTimeWaitOverflow.Add(1)
 		return
 	}
 	if q.table == nil {

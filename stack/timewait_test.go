@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"net/netip"
 	"runtime"
 	"testing"
 	"time"
@@ -218,5 +219,30 @@ func TestTimeWaitRestartsKeepOneRecord(t *testing.T) {
 	}
 	if next := s.expireTimeWaits(restarted, time.Time{}); !next.IsZero() || c.State() != tcp.Closed || s.timeWaitCount() != 0 {
 		t.Fatalf("at the restarted expiry: next %v, state %v, %d entries; want none, CLOSED, 0", next, c.State(), s.timeWaitCount())
+	}
+}
+
+// Config.MaxTimeWait bounds the TIME-WAIT table: beyond it, a connection
+// that would enter TIME-WAIT is CLOSED at once and counted, and the
+// entries already held are untouched.
+func TestTimeWaitTableLimit(t *testing.T) {
+	s, p := newRawPeer(t, Config{MaxTimeWait: 1})
+	first, _ := toTimeWait(t, s, p)
+	// A second connection, from another port, closed the same way.
+	ln := s.listeners[netip.MustParseAddrPort("0.0.0.0:80")]
+	p.send(tcpPacket(serverAddr, 40001, 80, 5000, 0, wire.FlagSYN, nil, nil))
+	iss := tcpOf(t, p.expect()).Seq()
+	p.send(tcpPacket(serverAddr, 40001, 80, 5001, iss+1, wire.FlagACK, nil, nil))
+	c, err := ln.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	p.expect() // our FIN
+	p.send(tcpPacket(serverAddr, 40001, 80, 5001, iss+2, wire.FlagFIN|wire.FlagACK, nil, nil))
+	p.expect() // the ACK of theirs
+	waitState(t, c, tcp.Closed)
+	if first.State() != tcp.TimeWait || s.timeWaitCount() != 1 || s.Stats().TCPTimeWaitOverflow != 1 {
+		t.Fatalf("first %v, %d entries, %d overflows; want TIME_WAIT, 1, 1", first.State(), s.timeWaitCount(), s.Stats().TCPTimeWaitOverflow)
 	}
 }
