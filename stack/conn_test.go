@@ -270,9 +270,11 @@ func TestDeadlines(t *testing.T) {
 	defer sc.Close()
 	var err error
 
-	// A read deadline in the future fires while Read is blocked.
-	c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	// A read deadline in the future fires while Read is blocked. (The
+	// clock is read before the deadline is set: on a loaded machine,
+	// setting it may take a few milliseconds of the 30.)
 	start := time.Now()
+	c.SetReadDeadline(start.Add(30 * time.Millisecond))
 	_, err = c.Read(make([]byte, 10))
 	checkTimeout(t, "Read", err)
 	if d := time.Since(start); d < 25*time.Millisecond {
