@@ -74,7 +74,9 @@ func TestICMPErrorsDuringOpen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, p := newRawPeer(t, Config{TCP: tcp.Config{InitialRTO: 20 * time.Millisecond, MinRTO: 20 * time.Millisecond, SynRetries: 1}})
+			// An RTO long enough that the SYN is not resent before the
+			// error is taken, even on a loaded machine under -race.
+			s, p := newRawPeer(t, Config{TCP: tcp.Config{InitialRTO: 100 * time.Millisecond, MinRTO: 100 * time.Millisecond, SynRetries: 1}})
 			done, syn := dialPeer(t, s, p)
 			p.send(icmpAbout(tt.typ, tt.code, syn, 0))
 			if !tt.hard {
