@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/seqack/seqack/internal/netns"
 	"github.com/seqack/seqack/link"
 	"github.com/seqack/seqack/wire"
 )
@@ -61,7 +62,7 @@ var nsSeq atomic.Int32
 // Close closes the sockets, wakes the calls still blocked, and deletes
 // the device and the namespace.
 func NewLinux(opts LinuxOptions) (Target, error) {
-	removeStaleNamespaces()
+	netns.RemoveStale(nsPrefix)
 	begin := time.Now()
 	l := &linuxTarget{
 		ns:       fmt.Sprintf("%s%d-%d", nsPrefix, os.Getpid(), nsSeq.Add(1)),
@@ -236,28 +237,6 @@ func (l *linuxTarget) tearDown() error {
 		l.made = false
 	}
 	return errors.Join(errs...)
-}
-
-// removeStaleNamespaces deletes the namespaces of processes that no longer
-// run (a test binary killed by its timeout runs no Close).
-func removeStaleNamespaces() {
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-		rest, ok := strings.CutPrefix(name, nsPrefix)
-		if !ok {
-			continue
-		}
-		pidText, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) != syscall.ESRCH {
-			continue
-		}
-		exec.Command("ip", "netns", "del", name).Run()
-	}
 }
 
 // readLoop captures what the kernel sends to the device until it closes.

@@ -78,7 +78,7 @@ const prefix = "sqk-"
 // behind (a test binary killed by its timeout runs no cleanup).
 func New(t testing.TB) *NS {
 	t.Helper()
-	removeStale()
+	RemoveStale(prefix)
 	ns := &NS{name: fmt.Sprintf("%s%d-%d", prefix, os.Getpid(), seq.Add(1)), t: t}
 	if out, err := exec.Command("ip", "netns", "add", ns.name).CombinedOutput(); err != nil {
 		msg := fmt.Sprintf("ip netns add %s: %v: %s", ns.name, err, out)
@@ -108,8 +108,10 @@ func (ns *NS) remove() {
 	}
 }
 
-// removeStale deletes the namespaces of test processes that no longer run.
-func removeStale() {
+// RemoveStale deletes the namespaces named prefix, a PID, "-" and more,
+// whose process no longer runs: the leftovers of a test binary killed by
+// its timeout, which runs no cleanup. [New] calls it for its own prefix.
+func RemoveStale(prefix string) {
 	out, err := exec.Command("ip", "netns", "list").Output()
 	if err != nil {
 		return
