@@ -310,6 +310,12 @@ func TestMillionIdle(t *testing.T) {
 	if after.goroutines > before.goroutines+4 {
 		t.Errorf("goroutines %d → %d for %d connections", before.goroutines, after.goroutines, total)
 	}
+	// The budget of issue 6: a million idle connections, both ends in this
+	// process, in under 4 GiB of heap (a count of live bytes after GC, not
+	// a timing: the same on a loaded machine).
+	if budget := int64(4<<30) * int64(total) / 1_000_000; int64(heap) >= budget {
+		t.Errorf("heap %d bytes for %d connections: over the budget of %d (4 GiB a million)", heap, total, budget)
+	}
 	runtime.KeepAlive(cs)
 	runtime.KeepAlive(ss)
 }
