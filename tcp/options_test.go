@@ -283,8 +283,9 @@ func TestTSOffsetPerAddressPair(t *testing.T) {
 	a := netip.MustParseAddr("10.0.0.1")
 	b := netip.MustParseAddr("10.0.0.2")
 	c := netip.MustParseAddr("10.0.0.3")
-	if DefaultTSOffset(a, b) != DefaultTSOffset(a, b) {
-		t.Fatal("the offset for one address pair changed")
+	first := DefaultTSOffset(a, b)
+	if again := DefaultTSOffset(a, b); again != first {
+		t.Fatalf("the offset for one address pair changed: %d, then %d", first, again)
 	}
 	if DefaultTSOffset(a, b) == DefaultTSOffset(a, c) && DefaultTSOffset(a, b) == DefaultTSOffset(c, b) {
 		t.Error("three address pairs share one offset")
