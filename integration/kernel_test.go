@@ -71,11 +71,48 @@ func TestCurl(t *testing.T) {
 	out := ns.Run("tshark", "-n", "-r", pcap, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
 		"-o", "tcp.analyze_sequence_numbers:TRUE", "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info", "-Y",
 		"_ws.malformed || ip.checksum.status == \"Bad\" || (tcp.checksum.status == \"Bad\" && tcp.checksum != 0xffff) || tcp.analysis.ack_lost_segment || "+
-			"tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.lost_segment")
+			"tcp.analysis.fast_retransmission || tcp.analysis.lost_segment")
 	if out = strings.TrimSpace(out); out != "" {
 		lines := strings.Split(out, "\n")
 		t.Errorf("tshark finds %d problem packets in the capture of the transfers; the first:\n%s\nthe kernel's counters after the 50 MiB transfer:\n%s\nseqack serve said:\n%s",
 			len(lines), strings.Join(lines[:min(20, len(lines))], "\n"), kernelCounters, srv.output())
+	}
+	// On a loss-free path, the only retransmission allowed is a tail loss
+	// probe (RFC 8985 §7): the last segment of a response sent again when
+	// its ACK is late, which on a machine loaded by other tests (the race
+	// detector, the simulator's matrix) can be more than the 10 ms a probe
+	// waits on a sub-millisecond path. Linux probes the same way. Any other
+	// retransmission means a segment was lost where none should be.
+	rtx := ns.Run("tshark", "-n", "-r", pcap, "-o", "tcp.analyze_sequence_numbers:TRUE", "-o", "tcp.relative_sequence_numbers:TRUE",
+		"-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.seq", "-e", "tcp.len", "-e", "_ws.col.Info",
+		"-Y", "tcp.srcport == 80 && (tcp.analysis.retransmission || tcp.analysis.spurious_retransmission)")
+	if rtx = strings.TrimSpace(rtx); rtx != "" {
+		ends := map[string]int{} // each stream's highest sequence number sent by seqack, past its data
+		sent := ns.Run("tshark", "-n", "-r", pcap, "-o", "tcp.relative_sequence_numbers:TRUE",
+			"-T", "fields", "-e", "tcp.stream", "-e", "tcp.seq", "-e", "tcp.len", "-Y", "tcp.srcport == 80 && tcp.len > 0")
+		for _, line := range strings.Split(strings.TrimSpace(sent), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 3 {
+				seq, _ := strconv.Atoi(f[1])
+				n, _ := strconv.Atoi(f[2])
+				ends[f[0]] = max(ends[f[0]], seq+n)
+			}
+		}
+		lines := strings.Split(rtx, "\n")
+		for _, line := range lines {
+			f := strings.Fields(line)
+			if len(f) < 4 {
+				continue
+			}
+			seq, _ := strconv.Atoi(f[2])
+			n, _ := strconv.Atoi(f[3])
+			if n == 0 || seq+n != ends[f[1]] || len(lines) > 2 {
+				t.Errorf("tshark finds %d retransmissions by seqack on a loss-free path, not only tail loss probes; the first:\n%s\nseqack serve said:\n%s",
+					len(lines), strings.Join(lines[:min(20, len(lines))], "\n"), srv.output())
+				break
+			}
+			t.Logf("a tail loss probe (the last segment of a response, its ACK late on a loaded machine): %s", line)
+		}
 	}
 	count := ns.Run("tshark", "-n", "-r", pcap, "-T", "fields", "-e", "frame.number", "-Y", "tcp")
 	if n := strings.Count(count, "\n"); n < size/1500 {
