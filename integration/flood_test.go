@@ -333,34 +333,6 @@ func (f *flooder) stop() (uint64, float64) {
 	return f.sent.Load(), float64(f.sent.Load()) / time.Since(f.begin).Seconds()
 }
 
-var (
-	plainOnce sync.Once
-	plainBin  string
-	plainErr  error
-	plainOut  []byte
-)
-
-// plainSeqackBinary is seqackBinary without the race detector.
-func plainSeqackBinary(t *testing.T) string {
-	t.Helper()
-	if !raceEnabled {
-		return seqackBinary(t)
-	}
-	plainOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "seqack-integration-plain-")
-		if err != nil {
-			plainErr = err
-			return
-		}
-		plainBin = filepath.Join(dir, "seqack")
-		plainOut, plainErr = exec.Command("go", "build", "-o", plainBin, "github.com/seqack/seqack/cmd/seqack").CombinedOutput()
-	})
-	if plainErr != nil {
-		t.Fatalf("building seqack: %v\n%s", plainErr, plainOut)
-	}
-	return plainBin
-}
-
 // cpuTime returns the CPU time (user and system) process pid has used.
 func cpuTime(t *testing.T, pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))

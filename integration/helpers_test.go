@@ -29,43 +29,57 @@ const (
 	tunName    = "tun0"
 )
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-	buildOut  []byte
-)
+// A build is cmd/seqack built once per test process, with or without the
+// race detector.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// builds[0] is without the race detector, builds[1] with it.
+var builds [2]build
 
 // seqackBinary builds cmd/seqack once, with the race detector if the
 // tests run with it, and returns its path.
-func seqackBinary(t *testing.T) string {
+func seqackBinary(t *testing.T) string { return buildSeqack(t, raceEnabled) }
+
+// plainSeqackBinary is seqackBinary without the race detector, for tests
+// whose figures should measure the stack rather than the detector.
+func plainSeqackBinary(t *testing.T) string { return buildSeqack(t, false) }
+
+func buildSeqack(t *testing.T, race bool) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	b := &builds[0]
+	if race {
+		b = &builds[1]
+	}
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "seqack-integration-")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binary = filepath.Join(dir, "seqack")
-		args := []string{"build", "-o", binary}
-		if raceEnabled {
+		b.path = filepath.Join(dir, "seqack")
+		args := []string{"build", "-o", b.path}
+		if race {
 			args = append(args, "-race")
 		}
-		cmd := exec.Command("go", append(args, "github.com/seqack/seqack/cmd/seqack")...)
-		buildOut, buildErr = cmd.CombinedOutput()
+		b.out, b.err = exec.Command("go", append(args, "github.com/seqack/seqack/cmd/seqack")...).CombinedOutput()
 	})
-	if buildErr != nil {
-		t.Fatalf("building seqack: %v\n%s", buildErr, buildOut)
+	if b.err != nil {
+		t.Fatalf("building seqack: %v\n%s", b.err, b.out)
 	}
-	return binary
+	return b.path
 }
 
 // TestMain removes the built binaries at the end.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, b := range []string{binary, plainBin} {
-		if b != "" {
-			os.RemoveAll(filepath.Dir(b))
+	for i := range builds {
+		if p := builds[i].path; p != "" {
+			os.RemoveAll(filepath.Dir(p))
 		}
 	}
 	os.Exit(code)
